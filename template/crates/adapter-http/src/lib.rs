@@ -1,0 +1,17 @@
+//! The HTTP adapter ring: where a request enters the service.
+//!
+//! A request goes through the middleware stack (`router.rs`), is parsed by a wrapped extractor
+//! (`extract.rs`) into domain types, runs one use case, and comes back as JSON or as an RFC 9457
+//! problem (`problem.rs`). This crate must not import sqlx or redis: it only knows the domain's
+//! use cases and ports.
+
+mod extract;
+mod health;
+{% if example %}mod items;
+{% endif %}mod openapi;
+mod problem;
+mod router;
+
+pub use openapi::openapi_document;
+pub use problem::{ApiError, FieldError, Problem};
+pub use router::{AppState, HttpSettings, router};

@@ -1,0 +1,135 @@
+//! The composition of the HTTP side: routes, shared state and the middleware stack.
+//!
+//! Read the stack top to bottom as the path of a request: it gets a request id, enters a
+//! tracing span named by its route, then every error below is rendered as problem+json, panics
+//! become 500s, the body is size-limited and the handler is time-limited.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use domain::health::DependencyProbe;
+{% if example %}use domain::items::ItemService;
+{% endif %}use serde::Deserialize;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::openapi;
+use crate::problem::{PROBLEM_JSON, Problem};
+
+/// The header that carries the request id in and out.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// HTTP settings, the `[http]` section of the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Interface to bind (`0.0.0.0` in containers, `127.0.0.1` to stay local).
+    pub host: String,
+    /// Port to bind; 0 picks a free one (tests).
+    pub port: u16,
+    /// A request still running after this long is answered 503 and dropped.
+    pub request_timeout_ms: u64,
+    /// Largest accepted request body, in bytes; larger ones get 413.
+    pub body_limit_bytes: usize,
+    /// How long each readiness probe may take.
+    pub probe_timeout_ms: u64,
+    /// On SIGTERM, how long in-flight requests may take to finish before the process exits.
+    /// Keep it below the orchestrator's grace period.
+    pub shutdown_timeout_ms: u64,
+}
+
+impl HttpSettings {
+    /// The readiness probe timeout.
+    pub fn probe_timeout(&self) -> Duration {
+        Duration::from_millis(self.probe_timeout_ms)
+    }
+}
+
+/// What every handler can reach. Cheap to clone: everything inside is shared.
+#[derive(Clone)]
+pub struct AppState {
+    /// The HTTP settings.
+    pub settings: Arc<HttpSettings>,
+    /// Readiness probes, one per dependency.
+    pub probes: Arc<[Arc<dyn DependencyProbe>]>,
+{% if example %}    /// The example resource's use cases.
+    pub items: ItemService,
+{% endif %}}
+
+/// The whole HTTP application: `/health/*`, `/api/v1/*`, `/docs`, with the middleware stack.
+pub fn router(state: AppState) -> Router {
+    let (routes, api) = openapi::routes().split_for_parts();
+    let settings = Arc::clone(&state.settings);
+    routes
+        .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", api))
+        .fallback(unknown_route)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(TraceLayer::new_for_http().make_span_with(telemetry::http::RequestSpan::new(REQUEST_ID)).on_response(telemetry::http::RequestSpan::new(REQUEST_ID)))
+                .layer(middleware::from_fn(render_problems))
+                .layer(CatchPanicLayer::new())
+                .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
+                .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Duration::from_millis(settings.request_timeout_ms),
+                )),
+        )
+        .with_state(state)
+}
+
+async fn unknown_route() -> Problem {
+    Problem::from_status(StatusCode::NOT_FOUND)
+}
+
+/// The single place where errors are written out. A handler's [`Problem`] gets the request
+/// id, trace id and instance; an error response produced elsewhere (router, limits, timeout,
+/// panic) is replaced by the problem for its status, keeping headers such as `Allow`.
+async fn render_problems(request: Request, next: Next) -> Response {
+    let instance = request.uri().path().to_owned();
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let mut problem = match response.extensions().get::<Problem>() {
+        Some(problem) => problem.clone(),
+        // A deliberate JSON error body (the readiness report) is part of its endpoint's contract.
+        None if is_json(&response) => return response,
+        None => Problem::from_status(status),
+    };
+    problem.instance = Some(instance);
+    problem.request_id = request_id;
+    problem.trace_id = telemetry::current_trace_id();
+    let (mut parts, _discarded) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    let body = problem.to_response().into_body();
+    parts.extensions.insert(problem);
+    Response::from_parts(parts, body)
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"))
+}

@@ -1,0 +1,63 @@
+//! Readiness for Redis. Redis is not critical (the cache can be bypassed), so a failure here
+//! marks the service degraded, not unready.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::health::{DependencyProbe, ProbeFailure};
+
+use crate::RedisConnection;
+
+/// Sends `PING` over the shared connection.
+#[derive(Debug, Clone)]
+pub struct RedisProbe {
+    connection: RedisConnection,
+    timeout: Duration,
+}
+
+impl RedisProbe {
+    /// A probe that gives Redis `timeout` to answer.
+    #[must_use]
+    pub fn new(connection: RedisConnection, timeout: Duration) -> Self {
+        Self {
+            connection,
+            timeout,
+        }
+    }
+
+    async fn ping(&self) -> Result<(), ProbeFailure> {
+        let mut manager = self.connection.manager();
+        let answer: String = redis::cmd("PING")
+            .query_async(&mut manager)
+            .await
+            .map_err(|error| ProbeFailure::new(format!("PING failed: {error}")))?;
+        if answer == "PONG" {
+            Ok(())
+        } else {
+            Err(ProbeFailure::new(format!(
+                "unexpected PING answer {answer:?}"
+            )))
+        }
+    }
+}
+
+#[async_trait]
+impl DependencyProbe for RedisProbe {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn is_critical(&self) -> bool {
+        false
+    }
+
+    async fn check(&self) -> Result<(), ProbeFailure> {
+        match tokio::time::timeout(self.timeout, self.ping()).await {
+            Ok(result) => result,
+            Err(_) => Err(ProbeFailure::new(format!(
+                "no answer within {:?}",
+                self.timeout
+            ))),
+        }
+    }
+}

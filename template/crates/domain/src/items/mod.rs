@@ -1,0 +1,18 @@
+//! The example resource: `items`. It exists to be copied: a new resource follows the same four
+//! files (model, errors, port, use cases) and the matching files in `adapter-postgres` and
+//! `adapter-http`. Deleting the example means deleting those files and the wiring lines that
+//! name `items` (see the generated README).
+//!
+//! Nothing here knows HTTP or SQL; the types below are the vocabulary the adapters translate to.
+
+mod errors;
+mod model;
+mod repository;
+mod service;
+
+pub use errors::{CreateItemError, DeleteItemError, GetItemError, ListItemsError};
+pub use model::{
+    InvalidItem, Item, ItemDescription, ItemId, ItemName, ItemPage, ListItems, NewItem, PageSize,
+};
+pub use repository::ItemRepository;
+pub use service::ItemService;

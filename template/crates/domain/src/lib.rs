@@ -1,0 +1,12 @@
+//! The domain ring: what this service *is*, independent of how it is reached or where it stores
+//! things.
+//!
+//! It holds the models (types that cannot be invalid), one error enum per operation, the ports
+//! (traits the outside world implements: repositories, caches, probes) and the use cases that
+//! drive them. It must not import axum, sqlx, redis or OpenTelemetry; Cargo enforces that,
+//! because none of them is a dependency of this crate.
+#![warn(missing_docs)]
+
+pub mod health;
+{% if example %}pub mod items;
+{% endif %}

@@ -1,0 +1,191 @@
+//! The command line: `serve`, `migrate up|down|status`, `config`, `healthcheck`.
+//!
+//! Each subcommand loads the configuration the same way, so `config` shows exactly what `serve`
+//! would use. Exit codes are meaningful: 0 success, 1 failure, 2 bad usage or configuration.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use adapter_postgres::{Migrations, PostgresPools};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::config::{Settings, Sources};
+use crate::startup::{Application, SERVICE_NAME, shutdown_signal};
+
+// `about` comes from the package description (the `description` given at generation).
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service until SIGTERM or SIGINT.
+    Serve,
+    /// Apply, revert or list database migrations.
+    Migrate {
+        /// The migration action.
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Print the effective configuration, secrets redacted.
+    Config,
+    /// Exit 0 when the local service answers /health/ready with 200 (for container health checks).
+    Healthcheck {
+        /// Give up after this many milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        timeout_ms: u64,
+    },
+}
+
+/// Migration actions.
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Revert the most recent migrations.
+    Down {
+        /// How many to revert.
+        #[arg(long, default_value_t = 1)]
+        steps: usize,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+/// Runs a parsed command line to completion.
+pub fn run(cli: Cli) -> ExitCode {
+    let sources = Sources::from_env();
+    let settings = match Settings::load(&sources) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("{SERVICE_NAME}: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("{SERVICE_NAME}: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(dispatch(cli.command, settings, sources));
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "command failed");
+            eprintln!("{SERVICE_NAME}: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(
+    command: Command,
+    settings: Settings,
+    sources: Sources,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve => serve(settings, sources).await,
+        Command::Migrate { action } => migrate(settings, action).await,
+        Command::Config => {
+            println!("{}", serde_json::to_string_pretty(&settings.redacted())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Healthcheck { timeout_ms } => {
+            Ok(healthcheck(&settings, Duration::from_millis(timeout_ms)).await)
+        }
+    }
+}
+
+async fn serve(settings: Settings, sources: Sources) -> anyhow::Result<ExitCode> {
+    let identity = telemetry::ServiceIdentity {
+        name: SERVICE_NAME,
+        version: env!("CARGO_PKG_VERSION"),
+        environment: sources.environment.clone(),
+    };
+    let _telemetry = telemetry::init(&settings.telemetry, &identity)?;
+    tracing::info!(environment = %sources.environment, config = %settings.redacted(), "starting");
+    let application = Application::build(settings).await?;
+    tracing::info!(address = %application.local_addr()?, "listening");
+    application.run_until(shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<ExitCode> {
+    if settings.database.create_database && matches!(action, MigrateAction::Up) {
+        Migrations::create_database_if_missing(&settings.database.url)
+            .await
+            .context("creating the database")?;
+    }
+    let pools = PostgresPools::connect_lazy(&settings.database, SERVICE_NAME)?;
+    match action {
+        MigrateAction::Up => {
+            Migrations::up(&pools.primary).await?;
+            println!("all migrations applied");
+        }
+        MigrateAction::Down { steps } => {
+            for version in Migrations::down(&pools.primary, steps).await? {
+                println!("reverted {version}");
+            }
+        }
+        MigrateAction::Status => {
+            for migration in Migrations::status(&pools.primary).await?.0 {
+                let state = if migration.applied {
+                    "applied"
+                } else {
+                    "pending"
+                };
+                println!(
+                    "{:>14}  {state:<8} {}",
+                    migration.version, migration.description
+                );
+            }
+        }
+    }
+    pools.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks the local service whether it is ready, with a bare HTTP/1.1 request: the runtime image
+/// has no curl or shell, and this needs no HTTP client library.
+async fn healthcheck(settings: &Settings, timeout: Duration) -> ExitCode {
+    let address = format!("127.0.0.1:{}", settings.http.port);
+    let probe = async {
+        let mut stream = TcpStream::connect(&address).await?;
+        stream
+            .write_all(
+                b"GET /health/ready HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            )
+            .await?;
+        let mut head = [0_u8; 12];
+        stream.read_exact(&mut head).await?;
+        Ok::<_, std::io::Error>(head)
+    };
+    match tokio::time::timeout(timeout, probe).await {
+        Ok(Ok(head)) if head.starts_with(b"HTTP/1.1 200") => ExitCode::SUCCESS,
+        Ok(Ok(head)) => {
+            eprintln!("not ready: {}", String::from_utf8_lossy(&head));
+            ExitCode::FAILURE
+        }
+        Ok(Err(error)) => {
+            eprintln!("cannot reach {address}: {error}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!("no answer from {address} within {timeout:?}");
+            ExitCode::FAILURE
+        }
+    }
+}

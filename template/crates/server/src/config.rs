@@ -1,0 +1,248 @@
+//! Typed, layered configuration, loaded once in `main` and passed down by value.
+//!
+//! Layers, later wins: the `config/default.toml` compiled into the binary, the same file on
+//! disk, `config/<APP_ENV>.toml`, then environment variables `APP__<SECTION>__<KEY>`
+//! (`APP__DATABASE__URL`). Each adapter owns its section's type; this module only assembles
+//! them and checks what no single section can check alone.
+
+use std::path::{Path, PathBuf};
+
+use adapter_http::HttpSettings;
+use adapter_postgres::PostgresSettings;
+use adapter_redis::RedisSettings;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+use telemetry::TelemetrySettings;
+
+/// The defaults, compiled in so the binary runs with no config files at all (containers
+/// configured only by environment variables).
+const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// HTTP server: bind address, limits, timeouts.
+    pub http: HttpSettings,
+    /// PostgreSQL: URL and pool.
+    pub database: PostgresSettings,
+    /// Redis: URL and timeouts.
+    pub redis: RedisSettings,
+    /// Logs and traces.
+    pub telemetry: TelemetrySettings,
+}
+
+/// Where the configuration comes from.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// `APP_ENV`: `local`, `test`, `production`... picks `config/<environment>.toml`.
+    pub environment: String,
+    /// The folder holding the TOML files (`APP_CONFIG_DIR`, default `config`).
+    pub directory: PathBuf,
+}
+
+impl Sources {
+    /// Reads `APP_ENV` (default `local`) and `APP_CONFIG_DIR` (default `config`).
+    pub fn from_env() -> Self {
+        Self {
+            environment: std::env::var("APP_ENV").unwrap_or_else(|_| "local".to_owned()),
+            directory: std::env::var_os("APP_CONFIG_DIR")
+                .map_or_else(|| PathBuf::from("config"), PathBuf::from),
+        }
+    }
+}
+
+/// Why the configuration cannot be used. The message names the key and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value is missing, of the wrong type, or unknown.
+    #[error("invalid configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// Values that parse but cannot work together.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads and checks the configuration from the given sources.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first key at fault.
+    pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
+        let settings: Self = figment(sources).extract().map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        let database = &self.database;
+        if database.max_connections == 0 {
+            return invalid("database.max_connections must be at least 1".to_owned());
+        }
+        if database.min_connections > database.max_connections {
+            return invalid(format!(
+                "database.min_connections ({}) must not exceed database.max_connections ({})",
+                database.min_connections, database.max_connections
+            ));
+        }
+        for (key, value) in [
+            ("http.request_timeout_ms", self.http.request_timeout_ms),
+            ("http.probe_timeout_ms", self.http.probe_timeout_ms),
+            ("database.acquire_timeout_ms", database.acquire_timeout_ms),
+            (
+                "database.statement_timeout_ms",
+                database.statement_timeout_ms,
+            ),
+            ("redis.command_timeout_ms", self.redis.command_timeout_ms),
+            ("redis.connect_timeout_ms", self.redis.connect_timeout_ms),
+        ] {
+            if value == 0 {
+                return invalid(format!("{key} must be greater than 0"));
+            }
+        }
+        if self.http.body_limit_bytes == 0 {
+            return invalid("http.body_limit_bytes must be greater than 0".to_owned());
+        }
+        Ok(())
+    }
+
+    /// The configuration as JSON with every secret replaced by `***`, for `config` and logs.
+    pub fn redacted(&self) -> serde_json::Value {
+        serde_json::json!({
+            "http": {
+                "host": self.http.host,
+                "port": self.http.port,
+                "request_timeout_ms": self.http.request_timeout_ms,
+                "body_limit_bytes": self.http.body_limit_bytes,
+                "probe_timeout_ms": self.http.probe_timeout_ms,
+                "shutdown_timeout_ms": self.http.shutdown_timeout_ms,
+            },
+            "database": {
+                "url": redact_url(&self.database.url),
+                "max_connections": self.database.max_connections,
+                "min_connections": self.database.min_connections,
+                "acquire_timeout_ms": self.database.acquire_timeout_ms,
+                "idle_timeout_secs": self.database.idle_timeout_secs,
+                "max_lifetime_secs": self.database.max_lifetime_secs,
+                "statement_timeout_ms": self.database.statement_timeout_ms,
+                "create_database": self.database.create_database,
+                "migrate_on_start": self.database.migrate_on_start,
+            },
+            "redis": {
+                "url": redact_url(&self.redis.url),
+                "command_timeout_ms": self.redis.command_timeout_ms,
+                "connect_timeout_ms": self.redis.connect_timeout_ms,
+            },
+            "telemetry": {
+                "log_format": format!("{:?}", self.telemetry.log_format).to_lowercase(),
+                "log_filter": self.telemetry.log_filter,
+                "otlp_endpoint": self.telemetry.otlp_endpoint,
+                "sampling_ratio": self.telemetry.sampling_ratio,
+            },
+        })
+    }
+}
+
+fn figment(sources: &Sources) -> Figment {
+    let file = |name: &str| -> PathBuf { Path::new(&sources.directory).join(name) };
+    Figment::new()
+        .merge(Toml::string(DEFAULTS))
+        .merge(Toml::file(file("default.toml")))
+        .merge(Toml::file(file(&format!("{}.toml", sources.environment))))
+        .merge(Env::prefixed("APP__").split("__"))
+}
+
+/// Replaces the password in a URL (`scheme://user:secret@host`) with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+// figment::Jail fixes the closures' error type (figment::Error, which is large); not ours to box.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:s3cr:et@db:5432/app"),
+            "postgres://app:***@db:5432/app"
+        );
+        assert_eq!(
+            redact_url("redis://:hunter2@cache:6379"),
+            "redis://:***@cache:6379"
+        );
+        assert_eq!(redact_url("redis://cache:6379"), "redis://cache:6379");
+    }
+
+    #[test]
+    fn compiled_in_defaults_are_complete_and_valid() {
+        figment::Jail::expect_with(|_jail| {
+            let sources = Sources {
+                environment: "none".to_owned(),
+                directory: PathBuf::from("/nonexistent"),
+            };
+            let settings = Settings::load(&sources).map_err(|error| error.to_string())?;
+            assert!(settings.database.max_connections >= settings.database.min_connections);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_variables_override_files_and_bad_values_name_the_key() {
+        figment::Jail::expect_with(|jail| {
+            let sources = Sources {
+                environment: "none".to_owned(),
+                directory: jail.directory().to_owned(),
+            };
+            jail.create_file("default.toml", "[http]\nport = 9000\n")?;
+            assert_eq!(
+                Settings::load(&sources)
+                    .map_err(|e| e.to_string())?
+                    .http
+                    .port,
+                9000
+            );
+            jail.set_env("APP__HTTP__PORT", "9100");
+            assert_eq!(
+                Settings::load(&sources)
+                    .map_err(|e| e.to_string())?
+                    .http
+                    .port,
+                9100
+            );
+            jail.set_env("APP__HTTP__PORT", "not-a-port");
+            let error = Settings::load(&sources).unwrap_err().to_string();
+            // figment names the key as the environment spells it (`HTTP.PORT`).
+            assert!(error.to_lowercase().contains("http.port"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn inconsistent_pool_sizes_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            let sources = Sources {
+                environment: "none".to_owned(),
+                directory: jail.directory().to_owned(),
+            };
+            jail.set_env("APP__DATABASE__MIN_CONNECTIONS", "50");
+            jail.set_env("APP__DATABASE__MAX_CONNECTIONS", "5");
+            let error = Settings::load(&sources).unwrap_err().to_string();
+            assert!(error.contains("database.min_connections"), "{error}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,7 @@
+//! The composition root as a library: configuration, start-up and the command-line
+//! subcommands. It is the only place that names concrete adapters; the rings it wires know
+//! only the ports between them.
+
+pub mod cli;
+pub mod config;
+pub mod startup;

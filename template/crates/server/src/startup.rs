@@ -1,0 +1,153 @@
+//! Builds the application from configuration and runs it until told to stop.
+//!
+//! This is where concrete adapters meet: PostgreSQL repositories and probes, the Redis
+//! connection, the HTTP router. Tests build the same [`Application`] with a database of their
+//! own and port 0, so what they exercise is what production runs.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapter_http::{AppState, router};
+use adapter_postgres::{Migrations, PostgresPools, PostgresProbe};
+use adapter_redis::{RedisConnection, RedisProbe};
+use anyhow::Context;
+use domain::health::DependencyProbe;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Settings;
+
+/// The service's name, as the binary is called.
+pub const SERVICE_NAME: &str = env!("CARGO_PKG_NAME");
+
+/// A bound, ready-to-run service.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    pools: PostgresPools,
+    shutdown_timeout: Duration,
+}
+
+impl Application {
+    /// Connects (lazily), migrates when configured, and binds the listener.
+    ///
+    /// # Errors
+    /// When a URL is malformed, the database cannot be created or migrated, or the port is taken.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        if settings.database.create_database
+            && Migrations::create_database_if_missing(&settings.database.url)
+                .await
+                .context("creating the database (is PostgreSQL running? `docker compose up -d postgres`)")?
+        {
+            tracing::info!("created the database");
+        }
+        let pools = PostgresPools::connect_lazy(&settings.database, SERVICE_NAME)
+            .context("database.url is not a valid PostgreSQL URL")?;
+        if settings.database.migrate_on_start {
+            Migrations::up(&pools.primary)
+                .await
+                .context("applying migrations (is PostgreSQL running? `docker compose up -d postgres`)")?;
+        }
+        Self::with_pools(settings, pools).await
+    }
+
+    /// Builds around pools made elsewhere (tests pass a fresh database per test).
+    ///
+    /// # Errors
+    /// When the Redis URL is malformed or the port is taken.
+    pub async fn with_pools(settings: Settings, pools: PostgresPools) -> anyhow::Result<Self> {
+        let redis = RedisConnection::connect_lazy(&settings.redis)
+            .context("redis.url is not a valid Redis URL")?;
+        let probes: Vec<Arc<dyn DependencyProbe>> = vec![
+            Arc::new(PostgresProbe::new(pools.primary.clone())),
+            Arc::new(RedisProbe::new(redis, settings.http.probe_timeout())),
+        ];
+        let state = AppState {
+            settings: Arc::new(settings.http.clone()),
+            probes: probes.into(),
+{% if example %}            items: domain::items::ItemService::new(Arc::new(
+                adapter_postgres::PostgresItemRepository::new(pools.primary.clone()),
+            )),
+{% endif %}        };
+        let address = format!("{}:{}", settings.http.host, settings.http.port);
+        let listener = TcpListener::bind(&address)
+            .await
+            .with_context(|| format!("cannot listen on {address} (http.host, http.port)"))?;
+        Ok(Self {
+            listener,
+            router: router(state),
+            pools,
+            shutdown_timeout: Duration::from_millis(settings.http.shutdown_timeout_ms),
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    ///
+    /// # Errors
+    /// When the socket cannot report its address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests finish
+    /// for up to `http.shutdown_timeout_ms`, and closes the pools.
+    ///
+    /// # Errors
+    /// When the server fails while running.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (draining_tx, mut draining_rx) = watch::channel(false);
+        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = draining_tx.send(true);
+        });
+        let mut server = tokio::spawn(serve.into_future());
+        tokio::select! {
+            joined = &mut server => {
+                joined.context("the server task panicked")?.context("the server failed")?;
+            }
+            _ = draining_rx.changed() => {
+                tracing::info!(timeout_ms = self.shutdown_timeout.as_millis(), "shutting down: draining in-flight requests");
+                match tokio::time::timeout(self.shutdown_timeout, &mut server).await {
+                    Ok(joined) => joined.context("the server task panicked")?.context("the server failed")?,
+                    Err(_) => {
+                        tracing::warn!("drain timeout reached: abandoning the requests still running");
+                        server.abort();
+                    }
+                }
+            }
+        }
+        self.pools.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGTERM (orchestrators) or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}

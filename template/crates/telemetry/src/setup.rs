@@ -1,0 +1,158 @@
+//! Installs the global subscriber and the OpenTelemetry tracer provider.
+
+use opentelemetry::KeyValue;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use serde::Deserialize;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, fmt};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line, for log shippers.
+    Json,
+    /// Multi-line, coloured, for people at a terminal (`APP_ENV=local`).
+    Pretty,
+}
+
+/// Telemetry settings, the `[telemetry]` section of the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// Which events are logged, in `EnvFilter` syntax (`info,sqlx=warn`).
+    pub log_filter: String,
+    /// OTLP/HTTP traces endpoint (`http://localhost:4318/v1/traces`); empty turns export off.
+    pub otlp_endpoint: String,
+    /// Share of new traces that are recorded, 0.0 to 1.0; a sampled parent is always followed.
+    pub sampling_ratio: f64,
+}
+
+/// Who is emitting: the resource attributes on every span.
+#[derive(Debug, Clone)]
+pub struct ServiceIdentity {
+    /// `service.name`.
+    pub name: &'static str,
+    /// `service.version`.
+    pub version: &'static str,
+    /// `deployment.environment.name` (`local`, `production`...).
+    pub environment: String,
+}
+
+/// Why telemetry could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// The log filter does not parse.
+    #[error("telemetry.log_filter {filter:?} is invalid: {source}")]
+    Filter {
+        /// The filter as configured.
+        filter: String,
+        /// The parser's complaint.
+        source: tracing_subscriber::filter::ParseError,
+    },
+    /// The sampling ratio is outside 0.0..=1.0.
+    #[error("telemetry.sampling_ratio must be between 0.0 and 1.0, got {0}")]
+    SamplingRatio(f64),
+    /// The OTLP exporter could not be built.
+    #[error("telemetry.otlp_endpoint {endpoint:?} cannot be used: {source}")]
+    Exporter {
+        /// The endpoint as configured.
+        endpoint: String,
+        /// The exporter's complaint.
+        source: opentelemetry_otlp::ExporterBuildError,
+    },
+    /// A global subscriber was already installed.
+    #[error("a tracing subscriber is already installed")]
+    AlreadyInstalled,
+}
+
+/// Flushes and stops the trace pipeline when dropped: keep it alive until the process ends.
+#[derive(Debug)]
+pub struct TelemetryGuard {
+    provider: SdkTracerProvider,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        // Export what is still buffered; a collector that is gone must not hang the exit.
+        if let Err(error) = self.provider.shutdown() {
+            eprintln!("telemetry: flushing traces failed: {error}");
+        }
+    }
+}
+
+/// Installs logging and tracing for the whole process.
+///
+/// # Errors
+/// See [`TelemetryError`]; every variant names the setting at fault.
+pub fn init(
+    settings: &TelemetrySettings,
+    service: &ServiceIdentity,
+) -> Result<TelemetryGuard, TelemetryError> {
+    let filter =
+        EnvFilter::try_new(&settings.log_filter).map_err(|source| TelemetryError::Filter {
+            filter: settings.log_filter.clone(),
+            source,
+        })?;
+    let provider = tracer_provider(settings, service)?;
+    let tracer = provider.tracer(service.name);
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_opentelemetry::layer().with_tracer(tracer));
+    let installed = match settings.log_format {
+        LogFormat::Json => registry
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(true),
+            )
+            .try_init(),
+        LogFormat::Pretty => registry.with(fmt::layer().pretty()).try_init(),
+    };
+    installed.map_err(|_| TelemetryError::AlreadyInstalled)?;
+    Ok(TelemetryGuard { provider })
+}
+
+fn tracer_provider(
+    settings: &TelemetrySettings,
+    service: &ServiceIdentity,
+) -> Result<SdkTracerProvider, TelemetryError> {
+    if !(0.0..=1.0).contains(&settings.sampling_ratio) {
+        return Err(TelemetryError::SamplingRatio(settings.sampling_ratio));
+    }
+    let resource = Resource::builder()
+        .with_service_name(service.name)
+        .with_attributes([
+            KeyValue::new("service.version", service.version),
+            KeyValue::new("deployment.environment.name", service.environment.clone()),
+        ])
+        .build();
+    let mut builder = SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            settings.sampling_ratio,
+        ))));
+    if !settings.otlp_endpoint.is_empty() {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_endpoint(settings.otlp_endpoint.clone())
+            .build()
+            .map_err(|source| TelemetryError::Exporter {
+                endpoint: settings.otlp_endpoint.clone(),
+                source,
+            })?;
+        builder = builder.with_batch_exporter(exporter);
+    }
+    Ok(builder.build())
+}
