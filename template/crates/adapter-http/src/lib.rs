@@ -5,7 +5,7 @@
 //! problem (`problem.rs`). This crate must not import sqlx or redis: it only knows the domain's
 //! use cases and ports.
 
-mod extract;
+pub mod extract;
 mod health;
 {% if example %}mod items;
 {% endif %}mod openapi;

@@ -19,8 +19,8 @@ use tokio::sync::watch;
 
 use crate::config::Settings;
 
-/// The service's name, as the binary is called.
-pub const SERVICE_NAME: &str = env!("CARGO_PKG_NAME");
+/// The service's name: the binary, `service.name` in traces, `application_name` in PostgreSQL.
+pub const SERVICE_NAME: &str = "{{project-name}}";
 
 /// A bound, ready-to-run service.
 pub struct Application {

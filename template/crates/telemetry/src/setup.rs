@@ -7,6 +7,8 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use serde::Deserialize;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, fmt};
@@ -105,9 +107,12 @@ pub fn init(
     let tracer = provider.tracer(service.name);
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
 
-    let registry = tracing_subscriber::registry()
-        .with(filter)
-        .with(tracing_opentelemetry::layer().with_tracer(tracer));
+    // Each layer filters on its own: `log_filter` decides what is logged, while spans for
+    // tracing are always kept at INFO, so trace ids exist even when logs are quiet.
+    let traces = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(LevelFilter::INFO);
+    let registry = tracing_subscriber::registry().with(traces);
     let installed = match settings.log_format {
         LogFormat::Json => registry
             .with(
@@ -115,10 +120,13 @@ pub fn init(
                     .json()
                     .flatten_event(true)
                     .with_current_span(false)
-                    .with_span_list(true),
+                    .with_span_list(true)
+                    .with_filter(filter),
             )
             .try_init(),
-        LogFormat::Pretty => registry.with(fmt::layer().pretty()).try_init(),
+        LogFormat::Pretty => registry
+            .with(fmt::layer().pretty().with_filter(filter))
+            .try_init(),
     };
     installed.map_err(|_| TelemetryError::AlreadyInstalled)?;
     Ok(TelemetryGuard { provider })

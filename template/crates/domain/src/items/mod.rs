@@ -6,11 +6,15 @@
 //! Nothing here knows HTTP or SQL; the types below are the vocabulary the adapters translate to.
 
 mod errors;
+#[cfg(any(test, feature = "in-memory"))]
+mod in_memory;
 mod model;
 mod repository;
 mod service;
 
 pub use errors::{CreateItemError, DeleteItemError, GetItemError, ListItemsError};
+#[cfg(any(test, feature = "in-memory"))]
+pub use in_memory::InMemoryItemRepository;
 pub use model::{
     InvalidItem, Item, ItemDescription, ItemId, ItemName, ItemPage, ListItems, NewItem, PageSize,
 };

@@ -62,77 +62,13 @@ impl ItemService {
 
 #[cfg(test)]
 mod tests {
-    //! The use cases against an in-memory twin of the port: fast, and proof that the domain
+    //! The use cases against the in-memory twin of the port: fast, and proof that the domain
     //! runs without any infrastructure.
-    use std::collections::BTreeMap;
-    use std::sync::Mutex;
-
-    use async_trait::async_trait;
-    use time::OffsetDateTime;
-
     use super::*;
-    use crate::items::ItemName;
-
-    #[derive(Default)]
-    struct InMemoryItems(Mutex<BTreeMap<ItemId, Item>>);
-
-    #[async_trait]
-    impl ItemRepository for InMemoryItems {
-        async fn create(&self, item: &NewItem) -> Result<Item, CreateItemError> {
-            let mut items = self.0.lock().unwrap();
-            if items.values().any(|existing| existing.name == item.name) {
-                return Err(CreateItemError::Duplicate(item.name.clone()));
-            }
-            let now = OffsetDateTime::now_utc();
-            let stored = Item {
-                id: item.id,
-                name: item.name.clone(),
-                description: item.description.clone(),
-                version: 1,
-                created_at: now,
-                updated_at: now,
-            };
-            items.insert(item.id, stored.clone());
-            Ok(stored)
-        }
-
-        async fn get(&self, id: ItemId) -> Result<Item, GetItemError> {
-            self.0
-                .lock()
-                .unwrap()
-                .get(&id)
-                .cloned()
-                .ok_or(GetItemError::NotFound(id))
-        }
-
-        async fn list(&self, query: ListItems) -> Result<ItemPage, ListItemsError> {
-            let items = self.0.lock().unwrap();
-            let limit = query.limit.get() as usize;
-            let mut page: Vec<Item> = items
-                .values()
-                .filter(|item| query.after.is_none_or(|after| item.id > after))
-                .take(limit + 1)
-                .cloned()
-                .collect();
-            let next = if page.len() > limit {
-                page.truncate(limit);
-                page.last().map(|item| item.id)
-            } else {
-                None
-            };
-            Ok(ItemPage { items: page, next })
-        }
-
-        async fn delete(&self, id: ItemId) -> Result<(), DeleteItemError> {
-            match self.0.lock().unwrap().remove(&id) {
-                Some(_) => Ok(()),
-                None => Err(DeleteItemError::NotFound(id)),
-            }
-        }
-    }
+    use crate::items::{InMemoryItemRepository, ItemName};
 
     fn service() -> ItemService {
-        ItemService::new(Arc::new(InMemoryItems::default()))
+        ItemService::new(Arc::new(InMemoryItemRepository::default()))
     }
 
     fn new_item(name: &str) -> NewItem {

@@ -1,0 +1,140 @@
+//! A router over in-memory twins of the ports, and a small response type for assertions.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use adapter_http::{AppState, HttpSettings, router};
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use domain::health::{DependencyProbe, ProbeFailure};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// A probe with a fixed answer.
+pub struct FakeProbe {
+    critical: bool,
+    healthy: bool,
+}
+
+#[async_trait]
+impl DependencyProbe for FakeProbe {
+    fn name(&self) -> &'static str {
+        "fake"
+    }
+    fn is_critical(&self) -> bool {
+        self.critical
+    }
+    async fn check(&self) -> Result<(), ProbeFailure> {
+        if self.healthy { Ok(()) } else { Err(ProbeFailure::new("connection refused")) }
+    }
+}
+
+pub fn failing_probe(critical: bool) -> Arc<dyn DependencyProbe> {
+    Arc::new(FakeProbe { critical, healthy: false })
+}
+
+pub fn settings() -> HttpSettings {
+    HttpSettings {
+        host: "127.0.0.1".to_owned(),
+        port: 0,
+        request_timeout_ms: 2_000,
+        body_limit_bytes: 2_048,
+        probe_timeout_ms: 200,
+        shutdown_timeout_ms: 1_000,
+    }
+}
+
+pub struct TestRouter {
+    router: axum::Router,
+}
+
+impl Default for TestRouter {
+    fn default() -> Self {
+        Self::with_probes(vec![Arc::new(FakeProbe { critical: true, healthy: true })])
+    }
+}
+
+impl TestRouter {
+    pub fn with_probes(probes: Vec<Arc<dyn DependencyProbe>>) -> Self {
+        let state = AppState {
+            settings: Arc::new(settings()),
+            probes: probes.into(),
+{% if example %}            items: domain::items::ItemService::new(Arc::new(
+                domain::items::InMemoryItemRepository::default(),
+            )),
+{% endif %}        };
+        Self { router: router(state) }
+    }
+
+    pub async fn send(&self, method: Method, uri: &str, json: Option<Value>) -> TestResponse {
+        self.send_with(method, uri, json, &[]).await
+    }
+
+    pub async fn send_with(
+        &self,
+        method: Method,
+        uri: &str,
+        json: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = match json {
+            Some(json) => request
+                .header("content-type", "application/json")
+                .body(Body::from(json.to_string())),
+            None => request.body(Body::empty()),
+        };
+        self.send_request(request.unwrap()).await
+    }
+
+    pub async fn send_request(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+        TestResponse { status, headers, body }
+    }
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text()))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} header"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Checks the RFC 9457 shape: media type, members, status echoed, ids present.
+    pub fn assert_problem(&self, problem_type: &str) {
+        assert_eq!(self.header("content-type"), "application/problem+json", "{}", self.text());
+        let body = self.json();
+        assert_eq!(body["type"], problem_type, "{body}");
+        assert_eq!(body["status"], self.status.as_u16(), "{body}");
+        assert!(body["title"].is_string(), "{body}");
+        assert!(body["requestId"].is_string(), "{body}");
+        assert!(body["instance"].is_string(), "{body}");
+    }
+}

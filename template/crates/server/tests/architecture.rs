@@ -1,0 +1,96 @@
+//! The dependency rule, checked on the resolved dependency graph: the domain knows no
+//! infrastructure, and each adapter knows only its own technology. A violation fails here even
+//! if it arrives indirectly, through another crate.
+
+// A failed unwrap in a test is a failed assertion, with the value in the message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+/// The crates `package` depends on (normal dependencies, transitively), by name.
+fn dependencies_of(package: &str) -> Vec<String> {
+    let output = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "--package",
+            package,
+            "--edges",
+            "normal",
+        ])
+        .args(["--prefix", "none", "--format", "{p}"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run cargo tree: {error}"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn assert_free_of(package: &str, forbidden: &[&str]) {
+    let dependencies = dependencies_of(package);
+    assert!(
+        !dependencies.is_empty(),
+        "cargo tree listed nothing for {package}"
+    );
+    let offending: Vec<&String> = dependencies
+        .iter()
+        .filter(|name| forbidden.iter().any(|prefix| name.starts_with(prefix)))
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "{package} must not depend on {offending:?}"
+    );
+}
+
+#[test]
+fn the_domain_depends_on_no_infrastructure() {
+    assert_free_of(
+        "domain",
+        &[
+            "axum",
+            "hyper",
+            "tower",
+            "utoipa",
+            "sqlx",
+            "redis",
+            "opentelemetry",
+            "tracing-opentelemetry",
+            "reqwest",
+            "tokio",
+            "serde_json",
+            "telemetry",
+        ],
+    );
+}
+
+#[test]
+fn the_http_adapter_touches_no_database_or_cache() {
+    assert_free_of(
+        "adapter-http",
+        &["sqlx", "redis", "adapter-postgres", "adapter-redis"],
+    );
+}
+
+#[test]
+fn the_postgres_adapter_knows_no_http_or_redis() {
+    assert_free_of(
+        "adapter-postgres",
+        &["axum", "redis", "adapter-http", "adapter-redis", "utoipa"],
+    );
+}
+
+#[test]
+fn the_redis_adapter_knows_no_http_or_sql() {
+    assert_free_of(
+        "adapter-redis",
+        &["axum", "sqlx", "adapter-http", "adapter-postgres", "utoipa"],
+    );
+}
