@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Makes sure PostgreSQL and Redis answer on the addresses the generated tests use. Starts the
+# machine's own servers when they are installed but stopped; otherwise says how to start them.
+set -uo pipefail
+
+answers() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+host_port() { # host and port from a URL like scheme://user:pass@host:port/db
+    local rest=${1#*://}
+    rest=${rest#*@}
+    rest=${rest%%/*}
+    echo "${rest%%:*} ${rest##*:}"
+}
+
+read -r pg_host pg_port <<<"$(host_port "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}")"
+read -r redis_host redis_port <<<"$(host_port "${REDIS_URL:-redis://127.0.0.1:6379}")"
+missing=0
+
+if ! answers "$pg_host" "$pg_port"; then
+    if command -v pg_ctlcluster >/dev/null && [[ -d /etc/postgresql ]]; then
+        echo "PostgreSQL is down; starting the local cluster"
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+        for _ in $(seq 20); do answers "$pg_host" "$pg_port" && break; sleep 0.5; done
+    fi
+fi
+if answers "$pg_host" "$pg_port"; then
+    echo "PostgreSQL answers on $pg_host:$pg_port"
+else
+    echo "PostgreSQL does not answer on $pg_host:$pg_port."
+    echo "  Start it: 'docker compose up -d postgres' in a generated project, or set DATABASE_URL."
+    missing=1
+fi
+
+if ! answers "$redis_host" "$redis_port"; then
+    if command -v redis-server >/dev/null; then
+        echo "Redis is down; starting a local server"
+        mkdir -p /tmp/redis-harness
+        redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save "" \
+            --appendonly no --dir /tmp/redis-harness --logfile /tmp/redis-harness/redis.log
+        for _ in $(seq 20); do answers "$redis_host" "$redis_port" && break; sleep 0.5; done
+    fi
+fi
+if answers "$redis_host" "$redis_port"; then
+    echo "Redis answers on $redis_host:$redis_port"
+else
+    echo "Redis does not answer on $redis_host:$redis_port."
+    echo "  Start it: 'docker compose up -d redis' in a generated project, or set REDIS_URL."
+    missing=1
+fi
+exit $missing

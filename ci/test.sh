@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Runs every test of the template: generates each variant outside the repository and puts it
+# through the same gates a team's CI would (no unrendered Liquid, fmt, clippy -D warnings, a
+# build with zero warnings, the generated project's own tests against real PostgreSQL and
+# Redis), plus the generation hooks' refusals. Prints a table variant x step with times and
+# exits non-zero on any failure.
+#
+# Environment:
+#   HARNESS_TARGET_DIR  shared cargo target dir for all variants (default: ~/.cache/...)
+#   HARNESS_VARIANTS    space-separated subset of variant names to run (default: all)
+#   DATABASE_URL        PostgreSQL for the generated tests (default: local server)
+#   REDIS_URL           Redis for the generated tests (default: local server)
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export CARGO_TARGET_DIR=${HARNESS_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rust-service-template/target}
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}
+export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+export CARGO_TERM_COLOR=never
+# One build at a time on small machines: cargo's own parallelism is enough.
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-$(nproc)}
+
+# Variants: name, then cargo-generate --define arguments.
+declare -A variants=(
+    [default]=""
+    [no-example]="-d example=false"
+)
+order=(default no-example)
+if [[ -n "${HARNESS_VARIANTS:-}" ]]; then
+    read -r -a order <<<"$HARNESS_VARIANTS"
+fi
+
+started_all=$(date +%s)
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/template-harness.XXXXXX")
+logs="$scratch/logs"
+mkdir -p "$logs"
+echo "harness: generating into $scratch (outside the repository: cargo must not see the template's workspace)"
+echo "harness: CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
+
+rows=()
+passed=0
+failed=0
+
+# record <variant> <step> <status> <seconds> [note]
+record() {
+    rows+=("$(printf '%-12s %-14s %-5s %6ss  %s' "$1" "$2" "$3" "$4" "${5:-}")")
+    if [[ $3 == PASS ]]; then passed=$((passed + 1)); elif [[ $3 == FAIL ]]; then failed=$((failed + 1)); fi
+}
+
+# step <variant> <step> <command...>: runs the command, logs its output, records the outcome.
+step() {
+    local variant=$1 name=$2
+    shift 2
+    local log="$logs/$variant-$name.log" begin end status
+    begin=$(date +%s)
+    "$@" >"$log" 2>&1
+    status=$?
+    end=$(date +%s)
+    if [[ $status -eq 0 ]]; then
+        record "$variant" "$name" PASS $((end - begin)) "$(note_for "$name" "$log")"
+    else
+        record "$variant" "$name" FAIL $((end - begin)) "see below"
+        echo "---- $variant / $name failed (last 40 lines of $log) ----"
+        tail -n 40 "$log"
+    fi
+    return $status
+}
+
+note_for() {
+    case $1 in
+        test)
+            awk '/^test result:/ {p += $4; f += $6} END {printf "%d tests passed, %d failed", p, f}' "$2" ;;
+        build)
+            echo "0 warnings" ;;
+    esac
+}
+
+# --- tools and services -------------------------------------------------------------------
+step tools cargo-generate bash "$repo/ci/install-cargo-generate.sh" || { echo "cannot install cargo-generate"; exit 1; }
+step tools services bash "$repo/ci/services.sh" || {
+    printf '%s\n' "${rows[@]}"
+    echo "harness: PostgreSQL and Redis are needed (see the log above); 0 passed, 1 failed"
+    exit 1
+}
+
+# --- the hooks ---------------------------------------------------------------------------
+step hooks refusals bash "$repo/tests/hooks.sh" "$repo" "$scratch/hooks"
+
+# --- each variant ---------------------------------------------------------------------------
+no_build_warnings() {
+    cargo build --all-targets --locked 2>&1 | tee /dev/stderr | { ! grep -E '^warning'; }
+}
+
+no_unrendered_liquid() {
+    # `{{` or `{%` left in any file means a placeholder or tag was not rendered.
+    if grep -rIn --exclude-dir=.git --exclude-dir=target -E '\{\{|\{%' .; then
+        return 1
+    fi
+    echo "no Liquid left in $(find . -type f -not -path './.git/*' | wc -l) files"
+}
+
+for variant in "${order[@]}"; do
+    if [[ -z "${variants[$variant]+set}" ]]; then
+        echo "unknown variant $variant"; failed=$((failed + 1)); continue
+    fi
+    project="$variant-svc"
+    destination="$scratch/$project"
+    # shellcheck disable=SC2086 # the defines are deliberately split into words
+    if ! step "$variant" generate bash -c "cd '$scratch' && cargo generate --path '$repo' --name '$project' --silent --vcs none ${variants[$variant]}"; then
+        continue
+    fi
+    cd "$destination" || exit 1
+    step "$variant" liquid no_unrendered_liquid
+    step "$variant" fmt cargo fmt --all -- --check
+    if step "$variant" build no_build_warnings; then
+        step "$variant" clippy cargo clippy --all-targets --locked -- -D warnings
+        step "$variant" test cargo test --locked --no-fail-fast
+    else
+        record "$variant" clippy SKIP 0 "build failed"
+        record "$variant" test SKIP 0 "build failed"
+    fi
+    cd "$repo" || exit 1
+done
+
+total=$(( $(date +%s) - started_all ))
+echo
+echo "variant      step           result  time  note"
+printf '%s\n' "${rows[@]}"
+echo "total ${total}s; logs in $logs"
+echo "harness: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The generation hooks refuse bad input with a clear message and leave nothing behind.
+# Usage: tests/hooks.sh <template-repo> <scratch-dir>. Prints one line per case, then
+# "N passed, N failed"; exits non-zero on any failure.
+set -uo pipefail
+
+repo=$1
+scratch=$2
+mkdir -p "$scratch"
+passed=0
+failed=0
+
+# refuse <case> <folder|no-folder> <expected message fragment> <cargo-generate arguments...>
+# `no-folder`: the check runs in the `init` hook, before cargo-generate creates the destination,
+# so not even a folder may remain. `folder`: the check needs the answers to the prompts, which
+# cargo-generate only reads after it has created the (empty) destination folder; that empty
+# folder is all that may remain.
+refuse() {
+    local name=$1 folder=$2 expected=$3
+    shift 3
+    local output status destination
+    destination="$scratch/$name"
+    rm -rf "$destination"
+    output=$(cd "$scratch" && cargo generate --path "$repo" --silent --vcs none "$@" 2>&1)
+    status=$?
+    local problems=()
+    [[ $status -ne 0 ]] || problems+=("generation succeeded")
+    [[ "$output" == *"$expected"* ]] || problems+=("message lacks '$expected'")
+    local leftovers
+    leftovers=$(find "$scratch" -mindepth 1 -not -type d 2>/dev/null | head -n 3)
+    [[ -z "$leftovers" ]] || problems+=("files left behind: $leftovers")
+    if [[ $folder == no-folder && -n "$(ls -A "$scratch")" ]]; then
+        problems+=("a folder was created: $(ls -A "$scratch")")
+    fi
+    if [[ ${#problems[@]} -eq 0 ]]; then
+        passed=$((passed + 1))
+        echo "ok    $name"
+    else
+        failed=$((failed + 1))
+        echo "FAIL  $name: ${problems[*]}"
+        echo "$output" | tail -n 5 | sed 's/^/      /'
+    fi
+    find "$scratch" -mindepth 1 -delete
+}
+
+refuse keyword-name no-folder "is a Rust keyword" --name fn
+refuse std-crate-name no-folder "ships with Rust" --name std
+refuse internal-crate-name no-folder "already has a crate named" --name domain
+refuse leading-digit-name no-folder "must not start with a digit" --name 9lives
+refuse privileged-port folder "between 1024 and 65535" --name ok-svc -d http_port=80
+refuse too-large-port folder "between 1024 and 65535" --name ok-svc -d http_port=70000
+refuse non-numeric-port folder "whole number" --name ok-svc -d http_port=eighty
+refuse quote-in-description folder "must not contain quotes" --name ok-svc -d 'description=say "hi"'
+
+echo "hooks: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
