@@ -112,6 +112,9 @@ for variant in "${order[@]}"; do
     cd "$destination" || exit 1
     step "$variant" liquid no_unrendered_liquid
     step "$variant" fmt cargo fmt --all -- --check
+    # cargo-generate formats what it writes; the template itself must already be formatted, so
+    # also check a copy generated with --no-fmt.
+    step "$variant" fmt-raw bash -c "cd '$scratch' && cargo generate --path '$repo' --name '$project-raw' --silent --vcs none --no-fmt ${variants[$variant]} && cd '$project-raw' && cargo fmt --all -- --check"
     if step "$variant" build no_build_warnings; then
         step "$variant" clippy cargo clippy --all-targets --locked -- -D warnings
         step "$variant" test cargo test --locked --no-fail-fast

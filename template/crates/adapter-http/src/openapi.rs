@@ -24,7 +24,11 @@ struct ApiDoc;
 
 /// Every documented route, with its part of the OpenAPI document.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let mut document = ApiDoc::openapi();
+    // utoipa copies `license` from Cargo.toml; the service declares none, so say nothing
+    // rather than publish an empty license name.
+    document.info.license = None;
+    OpenApiRouter::with_openapi(document)
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
 {% if example %}        .nest("/api/v1", items::routes())

@@ -77,7 +77,11 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(TraceLayer::new_for_http().make_span_with(telemetry::http::RequestSpan::new(REQUEST_ID)).on_response(telemetry::http::RequestSpan::new(REQUEST_ID)))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(telemetry::http::RequestSpan::new(REQUEST_ID))
+                        .on_response(telemetry::http::RequestSpan::new(REQUEST_ID)),
+                )
                 .layer(middleware::from_fn(render_problems))
                 .layer(CatchPanicLayer::new())
                 .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
@@ -120,7 +124,9 @@ async fn render_problems(request: Request, next: Next) -> Response {
     problem.trace_id = telemetry::current_trace_id();
     let (mut parts, _discarded) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     let body = problem.to_response().into_body();
     parts.extensions.insert(problem);
     Response::from_parts(parts, body)

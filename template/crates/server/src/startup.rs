@@ -46,9 +46,9 @@ impl Application {
         let pools = PostgresPools::connect_lazy(&settings.database, SERVICE_NAME)
             .context("database.url is not a valid PostgreSQL URL")?;
         if settings.database.migrate_on_start {
-            Migrations::up(&pools.primary)
-                .await
-                .context("applying migrations (is PostgreSQL running? `docker compose up -d postgres`)")?;
+            Migrations::up(&pools.primary).await.context(
+                "applying migrations (is PostgreSQL running? `docker compose up -d postgres`)",
+            )?;
         }
         Self::with_pools(settings, pools).await
     }
@@ -96,7 +96,10 @@ impl Application {
     ///
     /// # Errors
     /// When the server fails while running.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (draining_tx, mut draining_rx) = watch::channel(false);
         let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             shutdown.await;

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use support::{TcpProxy, TestApp, test_settings};
+use support::{TcpProxy, TestApp, database_url, test_settings};
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn liveness_and_readiness_are_200_with_every_dependency_up(pool: PgPool) {
@@ -58,11 +58,9 @@ async fn readiness_follows_postgres_away_and_back_without_a_restart(
         .unwrap();
     let proxy = TcpProxy::start(target).await;
     let mut settings = test_settings();
-    settings.database.url = format!(
-        "postgres://{}@{}/{}",
-        connect.get_username(),
-        proxy.address,
-        connect.get_database().unwrap()
+    settings.database.url = database_url(
+        connect.get_database().unwrap(),
+        Some(&proxy.address.to_string()),
     );
     settings.database.acquire_timeout_ms = 500;
     let pools = PostgresPools::connect_lazy(&settings.database, "test").unwrap();

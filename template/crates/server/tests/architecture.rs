@@ -94,3 +94,17 @@ fn the_redis_adapter_knows_no_http_or_sql() {
         &["axum", "sqlx", "adapter-http", "adapter-postgres", "utoipa"],
     );
 }
+
+#[test]
+fn the_tree_has_one_crypto_provider() {
+    // rustls panics at run time when it finds two providers and none is chosen; keep aws-lc-rs.
+    let everything = dependencies_of("service");
+    assert!(
+        everything.iter().any(|name| name == "aws-lc-rs"),
+        "aws-lc-rs is the provider"
+    );
+    assert!(
+        !everything.iter().any(|name| name == "ring"),
+        "ring must not come back"
+    );
+}

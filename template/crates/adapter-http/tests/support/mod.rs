@@ -28,12 +28,19 @@ impl DependencyProbe for FakeProbe {
         self.critical
     }
     async fn check(&self) -> Result<(), ProbeFailure> {
-        if self.healthy { Ok(()) } else { Err(ProbeFailure::new("connection refused")) }
+        if self.healthy {
+            Ok(())
+        } else {
+            Err(ProbeFailure::new("connection refused"))
+        }
     }
 }
 
 pub fn failing_probe(critical: bool) -> Arc<dyn DependencyProbe> {
-    Arc::new(FakeProbe { critical, healthy: false })
+    Arc::new(FakeProbe {
+        critical,
+        healthy: false,
+    })
 }
 
 pub fn settings() -> HttpSettings {
@@ -53,7 +60,10 @@ pub struct TestRouter {
 
 impl Default for TestRouter {
     fn default() -> Self {
-        Self::with_probes(vec![Arc::new(FakeProbe { critical: true, healthy: true })])
+        Self::with_probes(vec![Arc::new(FakeProbe {
+            critical: true,
+            healthy: true,
+        })])
     }
 }
 
@@ -66,7 +76,9 @@ impl TestRouter {
                 domain::items::InMemoryItemRepository::default(),
             )),
 {% endif %}        };
-        Self { router: router(state) }
+        Self {
+            router: router(state),
+        }
     }
 
     pub async fn send(&self, method: Method, uri: &str, json: Option<Value>) -> TestResponse {
@@ -97,8 +109,18 @@ impl TestRouter {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-        TestResponse { status, headers, body }
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 }
 
@@ -129,7 +151,12 @@ impl TestResponse {
 
     /// Checks the RFC 9457 shape: media type, members, status echoed, ids present.
     pub fn assert_problem(&self, problem_type: &str) {
-        assert_eq!(self.header("content-type"), "application/problem+json", "{}", self.text());
+        assert_eq!(
+            self.header("content-type"),
+            "application/problem+json",
+            "{}",
+            self.text()
+        );
         let body = self.json();
         assert_eq!(body["type"], problem_type, "{body}");
         assert_eq!(body["status"], self.status.as_u16(), "{body}");

@@ -45,6 +45,25 @@ pub fn test_settings() -> Settings {
     settings
 }
 
+/// `DATABASE_URL` (user, password, options kept) pointed at another database and, optionally,
+/// another `host:port`: how tests reach their own database, directly or through a proxy.
+pub fn database_url(database: &str, host_port: Option<&str>) -> String {
+    let base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".to_owned());
+    let (scheme, rest) = base.split_once("://").unwrap();
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let query = path
+        .split_once('?')
+        .map(|(_, query)| format!("?{query}"))
+        .unwrap_or_default();
+    let authority = match (host_port, authority.rsplit_once('@')) {
+        (Some(host_port), Some((userinfo, _))) => format!("{userinfo}@{host_port}"),
+        (Some(host_port), None) => host_port.to_owned(),
+        (None, _) => authority.to_owned(),
+    };
+    format!("{scheme}://{authority}/{database}{query}")
+}
+
 /// A running application and a client for it.
 pub struct TestApp {
     pub base_url: String,
