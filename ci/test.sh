@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the template: generates each variant outside the repository and puts it
 # through the same gates a team's CI would (no unrendered Liquid, fmt, clippy -D warnings, a
-# build with zero warnings, the generated project's own tests against real PostgreSQL and
-# Redis), plus the generation hooks' refusals. Prints a table variant x step with times and
+# build with zero warnings, sqlx offline data current, a valid OpenAPI document, the
+# generated project's own tests against real PostgreSQL and Redis), plus the generation
+# hooks' refusals. Prints a table variant x step with times and
 # exits non-zero on any failure.
 #
 # Environment:
@@ -10,6 +11,7 @@
 #   HARNESS_VARIANTS    space-separated subset of variant names to run (default: all)
 #   DATABASE_URL        PostgreSQL for the generated tests (default: local server)
 #   REDIS_URL           Redis for the generated tests (default: local server)
+#   HARNESS_VENV        where the pinned Python linters are installed (default: ~/.cache/...)
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -77,6 +79,9 @@ note_for() {
 
 # --- tools and services -------------------------------------------------------------------
 step tools cargo-generate bash "$repo/ci/install-cargo-generate.sh" || { echo "cannot install cargo-generate"; exit 1; }
+step tools sqlx-cli bash "$repo/ci/install-sqlx-cli.sh" || { echo "cannot install sqlx-cli"; exit 1; }
+step tools python-tools bash "$repo/ci/install-python-tools.sh" || { echo "cannot install the Python linters"; exit 1; }
+python_tools=$(bash "$repo/ci/install-python-tools.sh")
 step tools services bash "$repo/ci/services.sh" || {
     printf '%s\n' "${rows[@]}"
     echo "harness: PostgreSQL and Redis are needed (see the log above); 0 passed, 1 failed"
@@ -89,6 +94,22 @@ step hooks refusals bash "$repo/tests/hooks.sh" "$repo" "$scratch/hooks"
 # --- each variant ---------------------------------------------------------------------------
 no_build_warnings() {
     cargo build --all-targets --locked 2>&1 | tee /dev/stderr | { ! grep -E '^warning'; }
+}
+
+# The committed sqlx offline data must match the queries: prepare against a freshly migrated
+# database of this variant's own and compare.
+sqlx_offline_data_current() {
+    local variant=$1
+    local url="${DATABASE_URL%/*}/harness_sqlx_${variant//-/_}"
+    DATABASE_URL=$url cargo sqlx database reset -y --source migrations &&
+        DATABASE_URL=$url SQLX_OFFLINE=false cargo sqlx prepare --workspace --check -- --all-targets
+    local status=$?
+    DATABASE_URL=$url cargo sqlx database drop -y >/dev/null 2>&1
+    return $status
+}
+
+openapi_document_valid() {
+    "$python_tools/openapi-spec-validator" docs/openapi.json
 }
 
 no_unrendered_liquid() {
@@ -117,10 +138,13 @@ for variant in "${order[@]}"; do
     step "$variant" fmt-raw bash -c "cd '$scratch' && cargo generate --path '$repo' --name '$project-raw' --silent --vcs none --no-fmt ${variants[$variant]} && cd '$project-raw' && cargo fmt --all -- --check"
     if step "$variant" build no_build_warnings; then
         step "$variant" clippy cargo clippy --all-targets --locked -- -D warnings
+        step "$variant" sqlx-offline sqlx_offline_data_current "$variant"
+        step "$variant" openapi openapi_document_valid
         step "$variant" test cargo test --locked --no-fail-fast
     else
-        record "$variant" clippy SKIP 0 "build failed"
-        record "$variant" test SKIP 0 "build failed"
+        for skipped in clippy sqlx-offline openapi test; do
+            record "$variant" "$skipped" SKIP 0 "build failed"
+        done
     fi
     cd "$repo" || exit 1
 done

@@ -5,13 +5,16 @@
 //! problem (`problem.rs`). This crate must not import sqlx or redis: it only knows the domain's
 //! use cases and ports.
 
+pub mod conditional;
+pub mod cursor;
 pub mod extract;
 mod health;
 {% if example %}mod items;
 {% endif %}mod openapi;
 mod problem;
 mod router;
-
+{% if example %}mod tenants;
+{% endif %}
 pub use openapi::openapi_document;
 pub use problem::{ApiError, FieldError, Problem};
 pub use router::{AppState, HttpSettings, router};

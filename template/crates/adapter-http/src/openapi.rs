@@ -7,16 +7,17 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::health;
-{% if example %}use crate::items;
-{% endif %}use crate::problem::{FieldError, Problem};
+use crate::problem::{FieldError, Problem};
 use crate::router::AppState;
-
+{% if example %}use crate::{items, tenants};
+{% endif %}
 #[derive(OpenApi)]
 #[openapi(
     info(title = "{{project-name}}", description = "{{description}}"),
     tags(
         (name = "health", description = "Liveness and readiness for orchestrators"),
-{% if example %}        (name = "items", description = "The example resource: copy its pattern, then delete it"),
+{% if example %}        (name = "tenants", description = "Owners of the example items"),
+        (name = "items", description = "The example resource: copy its pattern, then delete it"),
 {% endif %}    ),
     components(schemas(Problem, FieldError))
 )]
@@ -31,7 +32,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(document)
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
-{% if example %}        .nest("/api/v1", items::routes())
+{% if example %}        .nest("/api/v1", tenants::routes().merge(items::routes()))
 {% endif %}}
 
 /// The OpenAPI document as the service serves it.

@@ -14,6 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use domain::health::DependencyProbe;
 {% if example %}use domain::items::ItemService;
+use domain::tenants::TenantService;
 {% endif %}use serde::Deserialize;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -46,6 +47,9 @@ pub struct HttpSettings {
     /// On SIGTERM, how long in-flight requests may take to finish before the process exits.
     /// Keep it below the orchestrator's grace period.
     pub shutdown_timeout_ms: u64,
+    /// Key that signs pagination cursors, so clients cannot forge or edit them. A secret:
+    /// redacted when printed; production refuses the development default.
+    pub cursor_secret: String,
 }
 
 impl HttpSettings {
@@ -64,6 +68,8 @@ pub struct AppState {
     pub probes: Arc<[Arc<dyn DependencyProbe>]>,
 {% if example %}    /// The example resource's use cases.
     pub items: ItemService,
+    /// The use cases of the tenants that own the items.
+    pub tenants: TenantService,
 {% endif %}}
 
 /// The whole HTTP application: `/health/*`, `/api/v1/*`, `/docs`, with the middleware stack.

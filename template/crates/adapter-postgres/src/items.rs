@@ -1,37 +1,52 @@
 //! `ItemRepository` over PostgreSQL. Rows (`ItemRow`) are a type of their own: the domain's
 //! `Item` never derives a database trait, and a row that breaks a domain rule is reported as a
-//! corrupt row instead of being passed on.
+//! corrupt row instead of being passed on. Every statement filters on the tenant, and every
+//! query is checked against the schema at compile time (`query_as!`, offline data in `.sqlx/`).
 
 use anyhow::Context;
 use async_trait::async_trait;
 use domain::items::{
-    CreateItemError, DeleteItemError, GetItemError, Item, ItemDescription, ItemId, ItemName,
-    ItemPage, ItemRepository, ListItems, ListItemsError, NewItem,
+    CreateItemError, CreatedItem, DeleteItemError, GetItemError, Idempotency, Item, ItemCursor,
+    ItemDescription, ItemId, ItemName, ItemPage, ItemRepository, ItemSort, ItemStatus, ListItems,
+    ListItemsError, NewItem, UpdateItem, UpdateItemError,
 };
-use sqlx::PgPool;
+use domain::tenants::TenantId;
+use sqlx::{PgPool, Postgres, Transaction};
 use time::OffsetDateTime;
 use tracing::instrument;
 use uuid::Uuid;
 
+use crate::PostgresPools;
+use crate::errors::{is_foreign_key_violation, is_transient, is_unique_violation};
+
+/// How often a transaction that lost a race (deadlock, serialization failure) is run again.
+const ATTEMPTS: u32 = 3;
+
 /// Items stored in the `items` table.
 #[derive(Debug, Clone)]
 pub struct PostgresItemRepository {
-    pool: PgPool,
+    primary: PgPool,
+    reader: PgPool,
 }
 
 impl PostgresItemRepository {
-    /// A repository over the given pool.
+    /// A repository writing to the primary and reading lists from the replica when there is
+    /// one. Single reads go to the primary: a client that just wrote must read its write.
     #[must_use]
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(pools: &PostgresPools) -> Self {
+        Self {
+            primary: pools.primary.clone(),
+            reader: pools.reader().clone(),
+        }
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
 struct ItemRow {
     id: Uuid,
+    tenant_id: Uuid,
     name: String,
     description: Option<String>,
+    status: String,
     version: i64,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
@@ -42,16 +57,18 @@ impl TryFrom<ItemRow> for Item {
 
     fn try_from(row: ItemRow) -> Result<Self, Self::Error> {
         let id = row.id;
+        let corrupt = |field: &str| format!("corrupt {field} in item {id}");
         Ok(Item {
             id: ItemId::from(row.id),
-            name: ItemName::parse(&row.name)
-                .with_context(|| format!("corrupt name in item {id}"))?,
+            tenant_id: TenantId::from(row.tenant_id),
+            name: ItemName::parse(&row.name).with_context(|| corrupt("name"))?,
             description: row
                 .description
                 .as_deref()
                 .map(ItemDescription::parse)
                 .transpose()
-                .with_context(|| format!("corrupt description in item {id}"))?,
+                .with_context(|| corrupt("description"))?,
+            status: ItemStatus::parse(&row.status).with_context(|| corrupt("status"))?,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -59,40 +76,159 @@ impl TryFrom<ItemRow> for Item {
     }
 }
 
-fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(database) if database.is_unique_violation())
+fn to_items(rows: Vec<ItemRow>) -> anyhow::Result<Vec<Item>> {
+    rows.into_iter().map(Item::try_from).collect()
+}
+
+/// A create's failure inside its transaction, before it is known whether to retry.
+enum CreateFailure {
+    Retry(sqlx::Error),
+    Final(CreateItemError),
+}
+
+impl CreateFailure {
+    fn from_sqlx(error: sqlx::Error, item: &NewItem) -> Self {
+        if is_transient(&error) {
+            Self::Retry(error)
+        } else if is_unique_violation(&error) {
+            Self::Final(CreateItemError::Duplicate(item.name.clone()))
+        } else if is_foreign_key_violation(&error) {
+            Self::Final(CreateItemError::TenantNotFound(item.tenant_id))
+        } else {
+            Self::Final(CreateItemError::Unexpected(
+                anyhow::Error::new(error).context("creating an item"),
+            ))
+        }
+    }
+}
+
+impl PostgresItemRepository {
+    /// One attempt at a create, in one transaction: claim the idempotency key (a concurrent
+    /// request with the same key waits here for this transaction), then insert the item. Any
+    /// error rolls both back.
+    async fn try_create(
+        &self,
+        item: &NewItem,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<CreatedItem, CreateFailure> {
+        let failure = |error| CreateFailure::from_sqlx(error, item);
+        let mut transaction = self.primary.begin().await.map_err(failure)?;
+        if let Some(idempotency) = idempotency {
+            let claimed = sqlx::query!(
+                "INSERT INTO item_idempotency_keys \
+                     (tenant_id, idempotency_key, request_fingerprint, item_id) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
+                item.tenant_id.as_uuid(),
+                idempotency.key.as_str(),
+                idempotency.fingerprint,
+                item.id.as_uuid(),
+            )
+            .execute(&mut *transaction)
+            .await
+            .map_err(failure)?
+            .rows_affected();
+            if claimed == 0 {
+                return replay(&mut transaction, item.tenant_id, idempotency).await;
+            }
+        }
+        let row = sqlx::query_as!(
+            ItemRow,
+            "INSERT INTO items (id, tenant_id, name, description) VALUES ($1, $2, $3, $4) \
+             RETURNING id, tenant_id, name, description, status, version, created_at, updated_at",
+            item.id.as_uuid(),
+            item.tenant_id.as_uuid(),
+            item.name.as_str(),
+            item.description.as_ref().map(ItemDescription::as_str),
+        )
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(failure)?;
+        transaction.commit().await.map_err(failure)?;
+        let item = Item::try_from(row).map_err(|error| CreateFailure::Final(error.into()))?;
+        Ok(CreatedItem {
+            item,
+            replayed: false,
+        })
+    }
+}
+
+/// Answers a retried request from what the first one created, if it really is the same
+/// request.
+async fn replay(
+    transaction: &mut Transaction<'_, Postgres>,
+    tenant_id: TenantId,
+    idempotency: &Idempotency,
+) -> Result<CreatedItem, CreateFailure> {
+    let unexpected =
+        |error: anyhow::Error| CreateFailure::Final(CreateItemError::Unexpected(error));
+    let first = sqlx::query!(
+        "SELECT request_fingerprint, item_id FROM item_idempotency_keys \
+         WHERE tenant_id = $1 AND idempotency_key = $2",
+        tenant_id.as_uuid(),
+        idempotency.key.as_str(),
+    )
+    .fetch_one(&mut **transaction)
+    .await
+    .context("reading an idempotency key")
+    .map_err(unexpected)?;
+    if first.request_fingerprint != idempotency.fingerprint {
+        return Err(CreateFailure::Final(CreateItemError::IdempotencyKeyReused(
+            idempotency.key.clone(),
+        )));
+    }
+    let row = sqlx::query_as!(
+        ItemRow,
+        "SELECT id, tenant_id, name, description, status, version, created_at, updated_at \
+         FROM items WHERE id = $1",
+        first.item_id,
+    )
+    .fetch_one(&mut **transaction)
+    .await
+    .context("reading the item of an idempotency key")
+    .map_err(unexpected)?;
+    let item = Item::try_from(row).map_err(unexpected)?;
+    Ok(CreatedItem {
+        item,
+        replayed: true,
+    })
 }
 
 #[async_trait]
 impl ItemRepository for PostgresItemRepository {
     #[instrument(skip_all, fields(db.system.name = "postgresql", item.id = %item.id), err)]
-    async fn create(&self, item: &NewItem) -> Result<Item, CreateItemError> {
-        let row: ItemRow = sqlx::query_as(
-            "INSERT INTO items (id, name, description) VALUES ($1, $2, $3) \
-             RETURNING id, name, description, version, created_at, updated_at",
-        )
-        .bind(item.id.as_uuid())
-        .bind(item.name.as_str())
-        .bind(item.description.as_ref().map(ItemDescription::as_str))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|error| {
-            if is_unique_violation(&error) {
-                CreateItemError::Duplicate(item.name.clone())
-            } else {
-                CreateItemError::Unexpected(anyhow::Error::new(error).context("inserting an item"))
+    async fn create(
+        &self,
+        item: &NewItem,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<CreatedItem, CreateItemError> {
+        let mut attempt = 1;
+        loop {
+            match self.try_create(item, idempotency).await {
+                Ok(created) => return Ok(created),
+                Err(CreateFailure::Final(error)) => return Err(error),
+                Err(CreateFailure::Retry(error)) if attempt >= ATTEMPTS => {
+                    return Err(CreateItemError::Unexpected(
+                        anyhow::Error::new(error).context("creating an item: retries exhausted"),
+                    ));
+                }
+                Err(CreateFailure::Retry(error)) => {
+                    tracing::warn!(%error, attempt, "transaction lost a race; running it again");
+                    attempt += 1;
+                }
             }
-        })?;
-        Ok(Item::try_from(row)?)
+        }
     }
 
     #[instrument(skip(self), fields(db.system.name = "postgresql"), err)]
-    async fn get(&self, id: ItemId) -> Result<Item, GetItemError> {
-        let row: Option<ItemRow> = sqlx::query_as(
-            "SELECT id, name, description, version, created_at, updated_at FROM items WHERE id = $1",
+    async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Item, GetItemError> {
+        let row = sqlx::query_as!(
+            ItemRow,
+            "SELECT id, tenant_id, name, description, status, version, created_at, updated_at \
+             FROM items WHERE tenant_id = $1 AND id = $2",
+            tenant_id.as_uuid(),
+            id.as_uuid(),
         )
-        .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.primary)
         .await
         .context("reading an item")?;
         match row {
@@ -101,44 +237,192 @@ impl ItemRepository for PostgresItemRepository {
         }
     }
 
-    #[instrument(skip(self), fields(db.system.name = "postgresql"), err)]
-    async fn list(&self, query: ListItems) -> Result<ItemPage, ListItemsError> {
-        let limit = i64::from(query.limit.get());
+    #[instrument(skip_all, fields(db.system.name = "postgresql", sort = ?query.sort), err)]
+    async fn list(&self, query: &ListItems) -> Result<ItemPage, ListItemsError> {
+        let tenant = query.tenant_id.as_uuid();
+        let status = query.status.map(ItemStatus::as_str);
         // One row more than asked tells whether a next page exists without a COUNT(*).
-        let rows: Vec<ItemRow> = sqlx::query_as(
-            "SELECT id, name, description, version, created_at, updated_at FROM items \
-             WHERE ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
-        )
-        .bind(query.after.map(|after| after.as_uuid()))
-        .bind(limit + 1)
-        .fetch_all(&self.pool)
-        .await
+        let limit = i64::from(query.limit.get()) + 1;
+        let (created_at, id) = match &query.after {
+            Some(ItemCursor::Created { created_at, id }) => (Some(*created_at), Some(id.as_uuid())),
+            _ => (None, None),
+        };
+        let name = match &query.after {
+            Some(ItemCursor::Name(name)) => Some(name.as_str()),
+            _ => None,
+        };
+        let rows = match (query.sort, name) {
+            (ItemSort::CreatedAscending, _) => {
+                sqlx::query_file_as!(
+                    ItemRow,
+                    "queries/list_items_created_ascending.sql",
+                    tenant,
+                    status,
+                    created_at,
+                    id,
+                    limit
+                )
+                .fetch_all(&self.reader)
+                .await
+            }
+            (ItemSort::CreatedDescending, _) => {
+                sqlx::query_file_as!(
+                    ItemRow,
+                    "queries/list_items_created_descending.sql",
+                    tenant,
+                    status,
+                    created_at,
+                    id,
+                    limit
+                )
+                .fetch_all(&self.reader)
+                .await
+            }
+            (ItemSort::NameAscending, name) => {
+                sqlx::query_file_as!(
+                    ItemRow,
+                    "queries/list_items_name_ascending.sql",
+                    tenant,
+                    status,
+                    name,
+                    limit
+                )
+                .fetch_all(&self.reader)
+                .await
+            }
+            (ItemSort::NameDescending, Some(name)) => {
+                sqlx::query_file_as!(
+                    ItemRow,
+                    "queries/list_items_name_descending.sql",
+                    tenant,
+                    status,
+                    name,
+                    limit
+                )
+                .fetch_all(&self.reader)
+                .await
+            }
+            (ItemSort::NameDescending, None) => {
+                sqlx::query_file_as!(
+                    ItemRow,
+                    "queries/list_items_name_descending_first.sql",
+                    tenant,
+                    status,
+                    limit
+                )
+                .fetch_all(&self.reader)
+                .await
+            }
+        }
         .context("listing items")?;
-        let mut items = rows
-            .into_iter()
-            .map(Item::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next = if items.len() as i64 > limit {
+        let mut items = to_items(rows)?;
+        let next = if items.len() as i64 >= limit {
             items.pop();
-            items.last().map(|item| item.id)
+            items.last().map(|item| ItemCursor::after(item, query.sort))
         } else {
             None
         };
         Ok(ItemPage { items, next })
     }
 
-    #[instrument(skip(self), fields(db.system.name = "postgresql"), err)]
-    async fn delete(&self, id: ItemId) -> Result<(), DeleteItemError> {
-        let deleted = sqlx::query("DELETE FROM items WHERE id = $1")
-            .bind(id.as_uuid())
-            .execute(&self.pool)
-            .await
-            .context("deleting an item")?
-            .rows_affected();
-        if deleted == 0 {
-            Err(DeleteItemError::NotFound(id))
-        } else {
-            Ok(())
+    #[instrument(skip_all, fields(db.system.name = "postgresql", item.id = %update.id), err)]
+    async fn update(&self, update: &UpdateItem) -> Result<Item, UpdateItemError> {
+        let changes = &update.changes;
+        let row = sqlx::query_as!(
+            ItemRow,
+            "UPDATE items SET \
+                 name = COALESCE($4, name), \
+                 description = CASE WHEN $5 THEN $6 ELSE description END, \
+                 status = COALESCE($7, status), \
+                 version = version + 1, \
+                 updated_at = now() \
+             WHERE tenant_id = $1 AND id = $2 AND version = $3 \
+             RETURNING id, tenant_id, name, description, status, version, created_at, updated_at",
+            update.tenant_id.as_uuid(),
+            update.id.as_uuid(),
+            update.expected_version,
+            changes.name.as_ref().map(ItemName::as_str),
+            changes.description.is_some(),
+            changes
+                .description
+                .as_ref()
+                .and_then(|description| description.as_ref())
+                .map(ItemDescription::as_str),
+            changes.status.map(ItemStatus::as_str),
+        )
+        .fetch_optional(&self.primary)
+        .await
+        .map_err(|error| {
+            if is_unique_violation(&error) {
+                let name = changes.name.clone();
+                name.map_or_else(
+                    || UpdateItemError::Unexpected(error.into()),
+                    UpdateItemError::Duplicate,
+                )
+            } else {
+                UpdateItemError::Unexpected(anyhow::Error::new(error).context("updating an item"))
+            }
+        })?;
+        if let Some(row) = row {
+            return Ok(Item::try_from(row)?);
         }
+        // Nothing matched: tell a missing item from a stale version.
+        match self.current_version(update.tenant_id, update.id).await? {
+            None => Err(UpdateItemError::NotFound(update.id)),
+            Some(current) => Err(UpdateItemError::VersionMismatch {
+                id: update.id,
+                expected: update.expected_version,
+                current,
+            }),
+        }
+    }
+
+    #[instrument(skip(self), fields(db.system.name = "postgresql"), err)]
+    async fn delete(
+        &self,
+        tenant_id: TenantId,
+        id: ItemId,
+        expected_version: Option<i64>,
+    ) -> Result<(), DeleteItemError> {
+        let deleted = sqlx::query!(
+            "DELETE FROM items WHERE tenant_id = $1 AND id = $2 \
+             AND ($3::bigint IS NULL OR version = $3)",
+            tenant_id.as_uuid(),
+            id.as_uuid(),
+            expected_version,
+        )
+        .execute(&self.primary)
+        .await
+        .context("deleting an item")?
+        .rows_affected();
+        if deleted > 0 {
+            return Ok(());
+        }
+        match (self.current_version(tenant_id, id).await?, expected_version) {
+            (Some(current), Some(expected)) => Err(DeleteItemError::VersionMismatch {
+                id,
+                expected,
+                current,
+            }),
+            _ => Err(DeleteItemError::NotFound(id)),
+        }
+    }
+}
+
+impl PostgresItemRepository {
+    /// The item's version, if the tenant has it.
+    async fn current_version(
+        &self,
+        tenant_id: TenantId,
+        id: ItemId,
+    ) -> anyhow::Result<Option<i64>> {
+        sqlx::query_scalar!(
+            "SELECT version FROM items WHERE tenant_id = $1 AND id = $2",
+            tenant_id.as_uuid(),
+            id.as_uuid(),
+        )
+        .fetch_optional(&self.primary)
+        .await
+        .context("reading an item's version")
     }
 }

@@ -4,12 +4,16 @@
 //! It translates in both directions: domain types to SQL parameters and rows back to domain
 //! types, and sqlx errors to domain errors. No HTTP type and no business rule lives here.
 
+pub mod errors;
 {% if example %}mod items;
 {% endif %}mod migrations;
 mod pool;
 mod probe;
-
+{% if example %}mod tenants;
+{% endif %}
 {% if example %}pub use items::PostgresItemRepository;
 {% endif %}pub use migrations::{AppliedMigration, MigrationStatus, Migrations};
 pub use pool::{PostgresPools, PostgresSettings};
 pub use probe::PostgresProbe;
+{% if example %}pub use tenants::PostgresTenantRepository;
+{% endif %}

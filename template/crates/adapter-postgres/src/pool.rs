@@ -12,6 +12,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 pub struct PostgresSettings {
     /// Connection URL of the primary. Holds the password: it is redacted when printed.
     pub url: String,
+    /// Connection URL of a read replica. When set, reads that can tolerate replication lag go
+    /// there; writes always go to the primary.
+    #[serde(default)]
+    pub read_url: Option<String>,
     /// Upper bound on open connections; with several replicas of the service, their sum must
     /// stay under the server's `max_connections`.
     pub max_connections: u32,
@@ -32,12 +36,13 @@ pub struct PostgresSettings {
     pub migrate_on_start: bool,
 }
 
-/// The pools the service uses. Kept as a struct so a read-replica pool can join it without
-/// changing every caller.
+/// The pools the service uses: the primary, and a read replica when one is configured.
 #[derive(Debug, Clone)]
 pub struct PostgresPools {
     /// The primary: all writes, and reads that must see them.
     pub primary: PgPool,
+    /// A read replica, when configured.
+    pub replica: Option<PgPool>,
 }
 
 impl PostgresPools {
@@ -53,16 +58,38 @@ impl PostgresPools {
         settings: &PostgresSettings,
         application_name: &str,
     ) -> Result<Self, sqlx::Error> {
-        let options: PgConnectOptions = settings.url.parse()?;
-        let options = with_session_settings(options, settings, application_name);
+        let lazy_pool = |url: &str| -> Result<PgPool, sqlx::Error> {
+            let options: PgConnectOptions = url.parse()?;
+            let options = with_session_settings(options, settings, application_name);
+            Ok(pool_options(settings).connect_lazy_with(options))
+        };
         Ok(Self {
-            primary: pool_options(settings).connect_lazy_with(options),
+            primary: lazy_pool(&settings.url)?,
+            replica: settings.read_url.as_deref().map(lazy_pool).transpose()?,
         })
+    }
+
+    /// Pools around one existing pool and no replica (tests build their own database).
+    #[must_use]
+    pub fn single(primary: PgPool) -> Self {
+        Self {
+            primary,
+            replica: None,
+        }
+    }
+
+    /// Where reads go: the replica when there is one, else the primary.
+    #[must_use]
+    pub fn reader(&self) -> &PgPool {
+        self.replica.as_ref().unwrap_or(&self.primary)
     }
 
     /// Closes every pool, waiting for checked-out connections to come back.
     pub async fn close(&self) {
         self.primary.close().await;
+        if let Some(replica) = &self.replica {
+            replica.close().await;
+        }
     }
 }
 

@@ -9,4 +9,5 @@
 
 pub mod health;
 {% if example %}pub mod items;
+pub mod tenants;
 {% endif %}

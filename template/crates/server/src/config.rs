@@ -19,6 +19,10 @@ use telemetry::TelemetrySettings;
 /// configured only by environment variables).
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
+/// The `http.cursor_secret` shipped in `config/default.toml`: fine on a laptop, refused in
+/// production, where anyone reading this repository could forge cursors with it.
+const DEVELOPMENT_CURSOR_SECRET: &str = "development-only-cursor-secret-change-me";
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,12 +75,21 @@ impl Settings {
     /// [`ConfigError`] naming the first key at fault.
     pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
         let settings: Self = figment(sources).extract().map_err(Box::new)?;
-        settings.validate()?;
+        settings.validate(&sources.environment)?;
         Ok(settings)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    fn validate(&self, environment: &str) -> Result<(), ConfigError> {
         let invalid = |message: String| Err(ConfigError::Invalid(message));
+        if environment == "production" && self.http.cursor_secret == DEVELOPMENT_CURSOR_SECRET {
+            return invalid(
+                "http.cursor_secret still has the development value; set APP__HTTP__CURSOR_SECRET"
+                    .to_owned(),
+            );
+        }
+        if self.http.cursor_secret.len() < 32 {
+            return invalid("http.cursor_secret must be at least 32 characters".to_owned());
+        }
         let database = &self.database;
         if database.max_connections == 0 {
             return invalid("database.max_connections must be at least 1".to_owned());
@@ -118,9 +131,11 @@ impl Settings {
                 "body_limit_bytes": self.http.body_limit_bytes,
                 "probe_timeout_ms": self.http.probe_timeout_ms,
                 "shutdown_timeout_ms": self.http.shutdown_timeout_ms,
+                "cursor_secret": "***",
             },
             "database": {
                 "url": redact_url(&self.database.url),
+                "read_url": self.database.read_url.as_deref().map(redact_url),
                 "max_connections": self.database.max_connections,
                 "min_connections": self.database.min_connections,
                 "acquire_timeout_ms": self.database.acquire_timeout_ms,
@@ -227,6 +242,24 @@ mod tests {
             let error = Settings::load(&sources).unwrap_err().to_string();
             // figment names the key as the environment spells it (`HTTP.PORT`).
             assert!(error.to_lowercase().contains("http.port"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn production_refuses_the_development_cursor_secret() {
+        figment::Jail::expect_with(|jail| {
+            let sources = Sources {
+                environment: "production".to_owned(),
+                directory: jail.directory().to_owned(),
+            };
+            let error = Settings::load(&sources).unwrap_err().to_string();
+            assert!(error.contains("http.cursor_secret"), "{error}");
+            jail.set_env(
+                "APP__HTTP__CURSOR_SECRET",
+                "a-real-secret-from-the-secret-store-0123456789",
+            );
+            assert!(Settings::load(&sources).is_ok());
             Ok(())
         });
     }

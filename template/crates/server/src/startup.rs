@@ -68,7 +68,10 @@ impl Application {
             settings: Arc::new(settings.http.clone()),
             probes: probes.into(),
 {% if example %}            items: domain::items::ItemService::new(Arc::new(
-                adapter_postgres::PostgresItemRepository::new(pools.primary.clone()),
+                adapter_postgres::PostgresItemRepository::new(&pools),
+            )),
+            tenants: domain::tenants::TenantService::new(Arc::new(
+                adapter_postgres::PostgresTenantRepository::new(&pools),
             )),
 {% endif %}        };
         let address = format!("{}:{}", settings.http.host, settings.http.port);

@@ -99,7 +99,7 @@ async fn readiness_follows_postgres_away_and_back_without_a_restart(
 async fn an_unreachable_redis_degrades_readiness_but_keeps_it_200(pool: PgPool) {
     let mut settings = test_settings();
     settings.redis.url = "redis://127.0.0.1:1".to_owned();
-    let app = TestApp::spawn_with(settings, PostgresPools { primary: pool }).await;
+    let app = TestApp::spawn_with(settings, PostgresPools::single(pool)).await;
     let ready = app.get("/health/ready").await;
     assert_eq!(ready.status(), StatusCode::OK);
     let body: Value = ready.json().await.unwrap();

@@ -1,4 +1,5 @@
 //! The example resource end to end: HTTP over a real socket, the use cases, and PostgreSQL.
+//! Each status code the items API promises is produced here by the real stack at least once.
 
 // A failed unwrap in a test is a failed assertion, with the value in the message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,13 +11,36 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use support::TestApp;
 
+async fn tenant(app: &TestApp, name: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/v1/tenants"))
+        .json(&json!({"name": name}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let tenant: Value = response.json().await.unwrap();
+    format!("/api/v1/tenants/{}/items", tenant["id"].as_str().unwrap())
+}
+
+async fn count(pool: &PgPool, table: &str) -> i64 {
+    let sql = format!("SELECT count(*) FROM {table}");
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 #[sqlx::test(migrations = "../../migrations")]
-async fn an_item_is_created_read_listed_and_deleted(pool: PgPool) {
+async fn an_item_goes_through_its_whole_life(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
+    let items = tenant(&app, "acme").await;
+
     let created = app
         .client
-        .post(app.url("/api/v1/items"))
-        .json(&json!({"name": "Desk lamp", "description": "warm white"}))
+        .post(app.url(&items))
+        .json(&json!({"name": "Desk lamp"}))
         .send()
         .await
         .unwrap();
@@ -25,70 +49,206 @@ async fn an_item_is_created_read_listed_and_deleted(pool: PgPool) {
     let item: Value = created.json().await.unwrap();
     assert_eq!(
         location,
-        format!("/api/v1/items/{}", item["id"].as_str().unwrap())
+        format!("{items}/{}", item["id"].as_str().unwrap())
     );
 
     let read = app.get(&location).await;
     assert_eq!(read.status(), StatusCode::OK);
+    let etag = read.headers()["etag"].to_str().unwrap().to_owned();
     assert_eq!(read.json::<Value>().await.unwrap(), item);
+    let cached = app
+        .client
+        .get(app.url(&location))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
 
-    let list: Value = app.get("/api/v1/items").await.json().await.unwrap();
+    let patch = |if_match: Option<&str>| {
+        let request = app
+            .client
+            .patch(app.url(&location))
+            .json(&json!({"status": "archived"}));
+        match if_match {
+            Some(tag) => request.header("if-match", tag.to_owned()),
+            None => request,
+        }
+        .send()
+    };
+    assert_eq!(
+        patch(None).await.unwrap().status(),
+        StatusCode::PRECONDITION_REQUIRED
+    );
+    let updated = patch(Some(&etag)).await.unwrap();
+    assert_eq!(updated.status(), StatusCode::OK);
+    assert_eq!(updated.headers()["etag"], "\"2\"");
+    assert_eq!(
+        patch(Some(&etag)).await.unwrap().status(),
+        StatusCode::PRECONDITION_FAILED
+    );
+
+    let list: Value = app
+        .get(&format!("{items}?status=archived"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     assert!(list["links"]["next"].is_null());
 
     let deleted = app.client.delete(app.url(&location)).send().await.unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.get(&location).await.status(), StatusCode::NOT_FOUND);
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM items")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(rows, 0);
+    assert_eq!(count(&pool, "items").await, 0);
     app.stop().await.unwrap();
 }
 
 #[sqlx::test(migrations = "../../migrations")]
-async fn a_conflict_leaves_the_first_item_untouched(pool: PgPool) {
-    let app = TestApp::spawn(pool.clone()).await;
-    let post = |name: &'static str, description: &'static str| {
-        app.client
-            .post(app.url("/api/v1/items"))
-            .json(&json!({"name": name, "description": description}))
-            .send()
-    };
-    assert_eq!(
-        post("lamp", "first").await.unwrap().status(),
-        StatusCode::CREATED
-    );
-    let conflict = post("lamp", "second").await.unwrap();
-    assert_eq!(conflict.status(), StatusCode::CONFLICT);
-    assert_eq!(
-        conflict.headers()["content-type"],
-        "application/problem+json"
-    );
-    let description: String = sqlx::query_scalar("SELECT description FROM items")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(description, "first");
-    app.stop().await.unwrap();
-}
-
-#[sqlx::test(migrations = "../../migrations")]
-async fn invalid_input_writes_nothing(pool: PgPool) {
-    let app = TestApp::spawn(pool.clone()).await;
-    let response = app
+async fn tenants_cannot_see_each_others_items(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (acme, globex) = (tenant(&app, "acme").await, tenant(&app, "globex").await);
+    let item: Value = app
         .client
-        .post(app.url("/api/v1/items"))
-        .json(&json!({"name": "   "}))
+        .post(app.url(&acme))
+        .json(&json!({"name": "lamp"}))
         .send()
         .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM items")
-        .fetch_one(&pool)
+        .unwrap()
+        .json()
         .await
         .unwrap();
-    assert_eq!(rows, 0);
+    let foreign = format!("{globex}/{}", item["id"].as_str().unwrap());
+    assert_eq!(app.get(&foreign).await.status(), StatusCode::NOT_FOUND);
+    let delete = app.client.delete(app.url(&foreign)).send().await.unwrap();
+    assert_eq!(delete.status(), StatusCode::NOT_FOUND);
+    let list: Value = app.get(&globex).await.json().await.unwrap();
+    assert!(list["items"].as_array().unwrap().is_empty());
+    app.stop().await.unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_retried_post_creates_once_and_a_refused_one_writes_nothing(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let items = tenant(&app, "acme").await;
+    let post = |key: &'static str, name: &'static str| {
+        app.client
+            .post(app.url(&items))
+            .header("idempotency-key", key)
+            .json(&json!({"name": name}))
+            .send()
+    };
+    let first = post("k1", "lamp").await.unwrap();
+    let retry = post("k1", "lamp").await.unwrap();
+    assert_eq!(
+        (first.status(), retry.status()),
+        (StatusCode::CREATED, StatusCode::CREATED)
+    );
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(count(&pool, "items").await, 1);
+
+    let conflict = post("k2", "lamp").await.unwrap();
+    assert_eq!(conflict.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        count(&pool, "item_idempotency_keys").await,
+        1,
+        "the refused create left no key"
+    );
+    app.stop().await.unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn every_client_error_is_problem_json_and_writes_nothing(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let items = tenant(&app, "acme").await;
+    let ghost = "/api/v1/tenants/0190f5d2-7e1c-7000-8000-000000000000/items";
+    let cases = [
+        (
+            app.client
+                .post(app.url(&items))
+                .header("content-type", "application/json")
+                .body("{"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            app.client
+                .post(app.url(&items))
+                .header("content-type", "text/plain")
+                .body("lamp"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            app.client.post(app.url(&items)).json(&json!({"name": " "})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            app.client
+                .post(app.url(&items))
+                .json(&json!({"name": "x".repeat(70_000)})),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            app.client
+                .post(app.url(ghost))
+                .json(&json!({"name": "lamp"})),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            app.client.get(app.url(&format!("{items}?sort=price"))),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            app.client.get(app.url(&format!("{items}/not-a-uuid"))),
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (request, expected) in cases {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), expected);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["status"], expected.as_u16());
+        assert!(
+            problem["requestId"].is_string() && problem["traceId"].is_string(),
+            "{problem}"
+        );
+    }
+    assert_eq!(count(&pool, "items").await, 0);
+    app.stop().await.unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_long_list_is_walked_page_by_page_through_its_links(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let items = tenant(&app, "acme").await;
+    for n in 0..25 {
+        let name = format!("item {n:02}");
+        app.client
+            .post(app.url(&items))
+            .json(&json!({"name": name}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let (mut names, mut next, mut pages) =
+        (Vec::new(), Some(format!("{items}?limit=10&sort=-name")), 0);
+    while let Some(link) = next {
+        let page: Value = app.get(&link).await.json().await.unwrap();
+        names.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| item["name"].as_str().unwrap().to_owned()),
+        );
+        next = page["links"]["next"].as_str().map(str::to_owned);
+        pages += 1;
+    }
+    assert_eq!(pages, 3);
+    let expected: Vec<String> = (0..25).rev().map(|n| format!("item {n:02}")).collect();
+    assert_eq!(names, expected);
     app.stop().await.unwrap();
 }

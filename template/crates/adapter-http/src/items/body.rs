@@ -1,19 +1,22 @@
 //! The JSON shapes of items on the wire. They are HTTP types, separate from the domain's
 //! `Item`: the API can evolve (rename, add links) without touching the domain, and the reverse.
 
-use domain::items::{InvalidItem, Item, ItemDescription, ItemName, NewItem};
-use serde::{Deserialize, Serialize};
+use domain::items::{
+    InvalidItem, Item, ItemChanges, ItemDescription, ItemName, ItemStatus, NewItem,
+};
+use domain::tenants::TenantId;
+use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::problem::{ApiError, FieldError, Problem};
 
-/// The body of `POST /api/v1/items`.
-#[derive(Debug, Deserialize, ToSchema)]
+/// The body of `POST /api/v1/tenants/{tenantId}/items`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateItemBody {
-    /// Unique name, 1 to 100 characters after trimming.
+    /// Name, unique within the tenant: 1 to 100 characters after trimming.
     #[schema(example = "Desk lamp", min_length = 1, max_length = 100)]
     pub name: String,
     /// Optional free text, at most 1000 characters.
@@ -24,32 +27,101 @@ pub struct CreateItemBody {
 
 impl CreateItemBody {
     /// Parses the body into the domain's command, reporting every invalid field at once.
-    pub fn into_domain(self) -> Result<NewItem, ApiError> {
-        let name = ItemName::parse(&self.name).map_err(|error| field("/name", &error));
+    pub fn into_domain(self, tenant_id: TenantId) -> Result<NewItem, ApiError> {
+        let mut errors = Vec::new();
+        let name = collect(&mut errors, "/name", ItemName::parse(&self.name));
         let description = self
             .description
             .as_deref()
             .map(ItemDescription::parse)
-            .transpose()
-            .map_err(|error| field("/description", &error));
+            .transpose();
+        let description = collect(&mut errors, "/description", description);
         match (name, description) {
-            (Ok(name), Ok(description)) => Ok(NewItem::new(name, description)),
-            (name, description) => {
-                let errors = [name.err(), description.err()]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                Err(Problem::validation(errors).into())
+            (Some(name), Some(description)) if errors.is_empty() => {
+                Ok(NewItem::new(tenant_id, name, description))
             }
+            _ => Err(Problem::validation(errors).into()),
         }
     }
 }
 
-fn field(pointer: &str, error: &InvalidItem) -> FieldError {
-    FieldError {
-        pointer: pointer.to_owned(),
-        detail: error.to_string(),
+/// The body of `PATCH /api/v1/tenants/{tenantId}/items/{itemId}` (JSON merge patch): absent
+/// fields stay as they are; `"description": null` removes the description.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateItemBody {
+    /// A new name.
+    #[serde(default)]
+    #[schema(example = "Floor lamp", min_length = 1, max_length = 100)]
+    pub name: Option<String>,
+    /// A new description, or `null` to remove it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    pub description: Option<Option<String>>,
+    /// A new status: `active` or `archived`.
+    #[serde(default)]
+    #[schema(example = "archived")]
+    pub status: Option<String>,
+}
+
+/// Marks a field that was sent, even as `null`, so `null` can mean "remove".
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
+impl UpdateItemBody {
+    /// Parses the patch into domain changes, reporting every invalid field at once.
+    pub fn into_domain(self) -> Result<ItemChanges, ApiError> {
+        let mut errors = Vec::new();
+        let name = self.name.as_deref().map(ItemName::parse).transpose();
+        let name = collect(&mut errors, "/name", name).flatten();
+        let description = self
+            .description
+            .map(|description| {
+                description
+                    .as_deref()
+                    .map(ItemDescription::parse)
+                    .transpose()
+            })
+            .transpose();
+        let description = collect(&mut errors, "/description", description).flatten();
+        let status = self.status.as_deref().map(ItemStatus::parse).transpose();
+        let status = collect(&mut errors, "/status", status).flatten();
+        if !errors.is_empty() {
+            return Err(Problem::validation(errors).into());
+        }
+        let changes = ItemChanges {
+            name,
+            description,
+            status,
+        };
+        if changes == ItemChanges::default() {
+            let nothing = FieldError {
+                pointer: "/".to_owned(),
+                detail: "name at least one field to change".to_owned(),
+            };
+            return Err(Problem::validation(vec![nothing]).into());
+        }
+        Ok(changes)
     }
+}
+
+/// Keeps a parsed value, or records why it was refused under `pointer`.
+fn collect<T>(
+    errors: &mut Vec<FieldError>,
+    pointer: &str,
+    parsed: Result<T, InvalidItem>,
+) -> Option<T> {
+    parsed
+        .map_err(|error| {
+            errors.push(FieldError {
+                pointer: pointer.to_owned(),
+                detail: error.to_string(),
+            })
+        })
+        .ok()
 }
 
 /// An item as clients see it.
@@ -58,11 +130,16 @@ fn field(pointer: &str, error: &InvalidItem) -> FieldError {
 pub struct ItemResponse {
     /// Identity (UUID v7, time-ordered).
     pub id: Uuid,
-    /// Unique name.
+    /// The owning tenant.
+    pub tenant_id: Uuid,
+    /// Name, unique within the tenant.
     pub name: String,
     /// Free text, when given.
     pub description: Option<String>,
-    /// Incremented on every change.
+    /// `active` or `archived`.
+    #[schema(example = "active")]
+    pub status: String,
+    /// Incremented on every change; also the ETag.
     pub version: i64,
     /// When the item was created (RFC 3339).
     #[serde(with = "time::serde::rfc3339")]
@@ -78,10 +155,12 @@ impl From<Item> for ItemResponse {
     fn from(item: Item) -> Self {
         Self {
             id: item.id.as_uuid(),
+            tenant_id: item.tenant_id.as_uuid(),
             name: item.name.as_str().to_owned(),
             description: item
                 .description
                 .map(|description| description.as_str().to_owned()),
+            status: item.status.as_str().to_owned(),
             version: item.version,
             created_at: item.created_at,
             updated_at: item.updated_at,
@@ -103,7 +182,7 @@ pub struct PageLinks {
 /// One page of items.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ItemPageResponse {
-    /// The items, oldest first.
+    /// The items, in the requested order.
     pub items: Vec<ItemResponse>,
     /// Navigation.
     pub links: PageLinks,
@@ -119,14 +198,27 @@ mod tests {
             name: " ".to_owned(),
             description: Some("x".repeat(1001)),
         };
-        let error = body.into_domain().unwrap_err();
-        let problem = error.problem();
-        assert_eq!(problem.status, 422);
-        let pointers: Vec<&str> = problem
+        let error = body.into_domain(TenantId::generate()).unwrap_err();
+        let pointers: Vec<&str> = error
+            .problem()
             .errors
             .iter()
             .map(|error| error.pointer.as_str())
             .collect();
         assert_eq!(pointers, ["/name", "/description"]);
+    }
+
+    #[test]
+    fn a_patch_tells_null_from_absent() {
+        let clear: UpdateItemBody = serde_json::from_str(r#"{"description": null}"#).unwrap();
+        assert_eq!(clear.into_domain().unwrap().description, Some(None));
+        let keep: UpdateItemBody = serde_json::from_str(r#"{"status": "archived"}"#).unwrap();
+        assert_eq!(keep.into_domain().unwrap().description, None);
+    }
+
+    #[test]
+    fn an_empty_patch_is_refused() {
+        let empty: UpdateItemBody = serde_json::from_str("{}").unwrap();
+        assert_eq!(empty.into_domain().unwrap_err().problem().status, 422);
     }
 }

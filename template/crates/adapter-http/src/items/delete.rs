@@ -1,9 +1,11 @@
-//! `DELETE /api/v1/items/{id}`: delete one item.
+//! `DELETE /api/v1/tenants/{tenantId}/items/{itemId}`: delete one item; with `If-Match`, only
+//! the version you read.
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use uuid::Uuid;
+use axum::http::{HeaderMap, StatusCode};
 
+use super::ItemPath;
+use crate::conditional::optional_version;
 use crate::extract::ApiPath;
 use crate::problem::{ApiError, Problem};
 use crate::router::AppState;
@@ -11,20 +13,30 @@ use crate::router::AppState;
 /// Deletes one item. Answers 204 with no body.
 #[utoipa::path(
     delete,
-    path = "/items/{id}",
+    path = "/tenants/{tenantId}/items/{itemId}",
     tag = "items",
-    params(("id" = Uuid, Path, description = "The item's id")),
+    params(
+        ("tenantId" = Uuid, Path, description = "The owning tenant"),
+        ("itemId" = Uuid, Path, description = "The item"),
+        ("If-Match" = Option<String>, Header, description = "Delete only if still at this ETag"),
+    ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such item", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "An id or If-Match is malformed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such item in this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The item changed since you read it", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Unexpected failure", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_item(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(path): ApiPath<ItemPath>,
+    headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    state.items.delete(id.into()).await?;
+    let expected_version = optional_version(&headers)?;
+    state
+        .items
+        .delete(path.tenant_id.into(), path.item_id.into(), expected_version)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,16 +1,40 @@
 //! How the items' domain errors look over HTTP. The only place that decides it: handlers just
-//! use `?`.
+//! use `?`. An item of another tenant is "not found", never "forbidden": existence must not leak.
 
-use domain::items::{CreateItemError, DeleteItemError, GetItemError, ListItemsError};
+use axum::http::StatusCode;
+use domain::items::{
+    CreateItemError, DeleteItemError, GetItemError, ListItemsError, UpdateItemError,
+};
 
+use crate::conditional::stale;
 use crate::problem::{ApiError, Problem};
+
+fn item_not_found(id: impl std::fmt::Display) -> Problem {
+    Problem::not_found(format!("Item {id} does not exist."))
+}
+
+fn duplicate(name: &str) -> Problem {
+    Problem::conflict(format!(
+        "An item named {name:?} already exists in this tenant."
+    ))
+}
 
 impl From<CreateItemError> for ApiError {
     fn from(error: CreateItemError) -> Self {
         let problem = match error {
-            CreateItemError::Duplicate(name) => {
-                Problem::conflict(format!("An item named {:?} already exists.", name.as_str()))
+            CreateItemError::Duplicate(name) => duplicate(name.as_str()),
+            CreateItemError::TenantNotFound(id) => {
+                Problem::not_found(format!("Tenant {id} does not exist."))
             }
+            CreateItemError::IdempotencyKeyReused(key) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency key reused",
+            )
+            .with_detail(format!(
+                "Idempotency-Key {:?} was already used with a different body; use a new key for a new request.",
+                key.as_str()
+            )),
             CreateItemError::Unexpected(cause) => Problem::unexpected(cause.as_ref()),
         };
         problem.into()
@@ -20,7 +44,7 @@ impl From<CreateItemError> for ApiError {
 impl From<GetItemError> for ApiError {
     fn from(error: GetItemError) -> Self {
         let problem = match error {
-            GetItemError::NotFound(id) => Problem::not_found(format!("Item {id} does not exist.")),
+            GetItemError::NotFound(id) => item_not_found(id),
             GetItemError::Unexpected(cause) => Problem::unexpected(cause.as_ref()),
         };
         problem.into()
@@ -36,12 +60,23 @@ impl From<ListItemsError> for ApiError {
     }
 }
 
+impl From<UpdateItemError> for ApiError {
+    fn from(error: UpdateItemError) -> Self {
+        let problem = match error {
+            UpdateItemError::NotFound(id) => item_not_found(id),
+            UpdateItemError::VersionMismatch { current, .. } => stale(current),
+            UpdateItemError::Duplicate(name) => duplicate(name.as_str()),
+            UpdateItemError::Unexpected(cause) => Problem::unexpected(cause.as_ref()),
+        };
+        problem.into()
+    }
+}
+
 impl From<DeleteItemError> for ApiError {
     fn from(error: DeleteItemError) -> Self {
         let problem = match error {
-            DeleteItemError::NotFound(id) => {
-                Problem::not_found(format!("Item {id} does not exist."))
-            }
+            DeleteItemError::NotFound(id) => item_not_found(id),
+            DeleteItemError::VersionMismatch { current, .. } => stale(current),
             DeleteItemError::Unexpected(cause) => Problem::unexpected(cause.as_ref()),
         };
         problem.into()

@@ -1,5 +1,7 @@
 //! HTTP for the example resource: one file per endpoint, the bodies they share, and the
 //! mapping of the items' domain errors to problems. Copy this folder for a new resource.
+//!
+//! Items live under their tenant: `/api/v1/tenants/{tenantId}/items/{itemId}`.
 
 mod body;
 mod create;
@@ -7,20 +9,47 @@ mod delete;
 mod errors;
 mod get;
 mod list;
+mod update;
 
+use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use uuid::Uuid;
 
 use crate::router::AppState;
 
-/// The `/items` routes, relative to `/api/v1`.
+/// The item routes, relative to `/api/v1`.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create::create_item, list::list_items))
-        .routes(routes!(get::get_item, delete::delete_item))
+        .routes(routes!(
+            get::get_item,
+            update::update_item,
+            delete::delete_item
+        ))
+}
+
+/// `{tenantId}` in a collection path.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TenantPath {
+    tenant_id: Uuid,
+}
+
+/// `{tenantId}` and `{itemId}` in an item path.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemPath {
+    tenant_id: Uuid,
+    item_id: Uuid,
+}
+
+/// Where a tenant's items live.
+fn collection_path(tenant_id: impl std::fmt::Display) -> String {
+    format!("/api/v1/tenants/{tenant_id}/items")
 }
 
 /// Where an item lives, for `Location` headers and links.
-fn item_path(id: impl std::fmt::Display) -> String {
-    format!("/api/v1/items/{id}")
+fn item_path(tenant_id: impl std::fmt::Display, item_id: impl std::fmt::Display) -> String {
+    format!("/api/v1/tenants/{tenant_id}/items/{item_id}")
 }

@@ -51,6 +51,7 @@ pub fn settings() -> HttpSettings {
         body_limit_bytes: 2_048,
         probe_timeout_ms: 200,
         shutdown_timeout_ms: 1_000,
+        cursor_secret: "test-cursor-secret-at-least-32-characters".to_owned(),
     }
 }
 
@@ -74,6 +75,9 @@ impl TestRouter {
             probes: probes.into(),
 {% if example %}            items: domain::items::ItemService::new(Arc::new(
                 domain::items::InMemoryItemRepository::default(),
+            )),
+            tenants: domain::tenants::TenantService::new(Arc::new(
+                domain::tenants::InMemoryTenantRepository::default(),
             )),
 {% endif %}        };
         Self {

@@ -2,14 +2,21 @@
 //! can have. Anything the domain cannot name goes into `Unexpected`, which keeps the cause
 //! chain for the logs; the HTTP adapter turns it into an opaque 500.
 
-use super::{ItemId, ItemName};
+use super::{IdempotencyKey, ItemId, ItemName};
+use crate::tenants::TenantId;
 
 /// Why an item could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateItemError {
-    /// Another item already has this name.
+    /// Another item of the tenant already has this name.
     #[error("an item named {name:?} already exists", name = .0.as_str())]
     Duplicate(ItemName),
+    /// The tenant does not exist.
+    #[error("tenant {0} does not exist")]
+    TenantNotFound(TenantId),
+    /// The idempotency key was already used for a different request.
+    #[error("idempotency key {key:?} was used for a different request", key = .0.as_str())]
+    IdempotencyKeyReused(IdempotencyKey),
     /// A failure the domain does not model (the store is down, a bug...).
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -18,7 +25,7 @@ pub enum CreateItemError {
 /// Why an item could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum GetItemError {
-    /// No item has this id.
+    /// The tenant has no item with this id (whether another tenant has one is not said).
     #[error("item {0} does not exist")]
     NotFound(ItemId),
     /// A failure the domain does not model.
@@ -34,12 +41,46 @@ pub enum ListItemsError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// Why an item could not be updated.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateItemError {
+    /// The tenant has no item with this id.
+    #[error("item {0} does not exist")]
+    NotFound(ItemId),
+    /// Someone changed the item since the client read it.
+    #[error("item {id} is at version {current}, not {expected}")]
+    VersionMismatch {
+        /// The item.
+        id: ItemId,
+        /// The version the client expected.
+        expected: i64,
+        /// The version it has.
+        current: i64,
+    },
+    /// Another item of the tenant already has the new name.
+    #[error("an item named {name:?} already exists", name = .0.as_str())]
+    Duplicate(ItemName),
+    /// A failure the domain does not model.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
 /// Why an item could not be deleted.
 #[derive(Debug, thiserror::Error)]
 pub enum DeleteItemError {
-    /// No item has this id.
+    /// The tenant has no item with this id.
     #[error("item {0} does not exist")]
     NotFound(ItemId),
+    /// Someone changed the item since the client read it.
+    #[error("item {id} is at version {current}, not {expected}")]
+    VersionMismatch {
+        /// The item.
+        id: ItemId,
+        /// The version the client expected.
+        expected: i64,
+        /// The version it has.
+        current: i64,
+    },
     /// A failure the domain does not model.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),

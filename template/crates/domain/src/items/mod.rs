@@ -12,11 +12,13 @@ mod model;
 mod repository;
 mod service;
 
-pub use errors::{CreateItemError, DeleteItemError, GetItemError, ListItemsError};
+pub use errors::{CreateItemError, DeleteItemError, GetItemError, ListItemsError, UpdateItemError};
 #[cfg(any(test, feature = "in-memory"))]
 pub use in_memory::InMemoryItemRepository;
 pub use model::{
-    InvalidItem, Item, ItemDescription, ItemId, ItemName, ItemPage, ListItems, NewItem, PageSize,
+    CreatedItem, Idempotency, IdempotencyKey, InvalidItem, Item, ItemChanges, ItemCursor,
+    ItemDescription, ItemId, ItemName, ItemPage, ItemSort, ItemStatus, ListItems, NewItem,
+    PageSize, UpdateItem,
 };
 pub use repository::ItemRepository;
 pub use service::ItemService;

@@ -6,6 +6,8 @@ use std::fmt;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::tenants::TenantId;
+
 /// Why a value could not become part of an item. The adapters report it per field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidItem {
@@ -23,6 +25,12 @@ pub enum InvalidItem {
     /// The text contains control characters (newlines, tabs, NUL...).
     #[error("must not contain control characters")]
     ControlCharacters,
+    /// The status is not one of the known ones.
+    #[error("must be one of: active, archived")]
+    UnknownStatus,
+    /// The idempotency key is empty, too long or not visible ASCII.
+    #[error("must be 1 to 255 visible ASCII characters")]
+    InvalidIdempotencyKey,
     /// The page size is outside the accepted range.
     #[error("must be between {min} and {max}, got {actual}")]
     PageSizeOutOfRange {
@@ -141,13 +149,47 @@ fn check_text(text: &str, max: usize) -> Result<(), InvalidItem> {
     Ok(())
 }
 
+/// Whether an item is in use. Archived items stay readable but are out of the default view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemStatus {
+    /// In use.
+    Active,
+    /// Kept for the record.
+    Archived,
+}
+
+impl ItemStatus {
+    /// Parses the wire and storage spelling (`active`, `archived`).
+    ///
+    /// # Errors
+    /// [`InvalidItem::UnknownStatus`] for anything else.
+    pub fn parse(raw: &str) -> Result<Self, InvalidItem> {
+        match raw {
+            "active" => Ok(Self::Active),
+            "archived" => Ok(Self::Archived),
+            _ => Err(InvalidItem::UnknownStatus),
+        }
+    }
+
+    /// The wire and storage spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Archived => "archived",
+        }
+    }
+}
+
 /// What a client asks to create. The id is chosen here, not by the database, so the use case
 /// knows it before anything is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewItem {
     /// The id the item will have.
     pub id: ItemId,
-    /// The item's unique name.
+    /// The tenant that will own it.
+    pub tenant_id: TenantId,
+    /// The item's name, unique within the tenant.
     pub name: ItemName,
     /// Optional free text.
     pub description: Option<ItemDescription>,
@@ -156,9 +198,10 @@ pub struct NewItem {
 impl NewItem {
     /// A new item with a fresh id.
     #[must_use]
-    pub fn new(name: ItemName, description: Option<ItemDescription>) -> Self {
+    pub fn new(tenant_id: TenantId, name: ItemName, description: Option<ItemDescription>) -> Self {
         Self {
             id: ItemId::generate(),
+            tenant_id,
             name,
             description,
         }
@@ -170,16 +213,104 @@ impl NewItem {
 pub struct Item {
     /// Identity.
     pub id: ItemId,
-    /// Unique display name.
+    /// The owning tenant.
+    pub tenant_id: TenantId,
+    /// Display name, unique within the tenant.
     pub name: ItemName,
     /// Optional free text.
     pub description: Option<ItemDescription>,
+    /// Whether it is in use.
+    pub status: ItemStatus,
     /// Incremented on every change; the basis for optimistic locking and ETags.
     pub version: i64,
     /// When the item was created.
     pub created_at: OffsetDateTime,
     /// When the item last changed.
     pub updated_at: OffsetDateTime,
+}
+
+/// A partial update: `None` leaves a field as it is. For the description, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemChanges {
+    /// A new name.
+    pub name: Option<ItemName>,
+    /// A new description, or `Some(None)` to remove it.
+    pub description: Option<Option<ItemDescription>>,
+    /// A new status.
+    pub status: Option<ItemStatus>,
+}
+
+impl ItemChanges {
+    /// Applies the changes to an item's fields (not its version or timestamps).
+    pub fn apply_to(&self, item: &mut Item) {
+        if let Some(name) = &self.name {
+            item.name = name.clone();
+        }
+        if let Some(description) = &self.description {
+            item.description = description.clone();
+        }
+        if let Some(status) = self.status {
+            item.status = status;
+        }
+    }
+}
+
+/// An update of one item, allowed only if it still has `expected_version` (optimistic locking:
+/// two clients editing the same item cannot silently overwrite each other).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateItem {
+    /// The owning tenant.
+    pub tenant_id: TenantId,
+    /// The item.
+    pub id: ItemId,
+    /// The version the client last saw.
+    pub expected_version: i64,
+    /// What to change.
+    pub changes: ItemChanges,
+}
+
+/// A key that makes retrying a create safe: the same key returns the first result.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Parses a client-chosen key.
+    ///
+    /// # Errors
+    /// [`InvalidItem::InvalidIdempotencyKey`] unless it is 1 to 255 visible ASCII characters.
+    pub fn parse(raw: &str) -> Result<Self, InvalidItem> {
+        let valid = (1..=255).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic());
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InvalidItem::InvalidIdempotencyKey)
+        }
+    }
+
+    /// The key as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An idempotent create: the key, and a fingerprint of the request so that reusing a key for a
+/// different request is refused instead of answered with the wrong item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// The client's key.
+    pub key: IdempotencyKey,
+    /// A digest of the request body.
+    pub fingerprint: String,
+}
+
+/// The outcome of a create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedItem {
+    /// The item.
+    pub item: Item,
+    /// `true` when an earlier request with the same idempotency key created it.
+    pub replayed: bool,
 }
 
 /// How many items one page holds: 1 to 100.
@@ -217,22 +348,87 @@ impl PageSize {
     }
 }
 
-/// A request for one page of items, oldest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The orders a list can come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemSort {
+    /// Oldest first.
+    CreatedAscending,
+    /// Newest first.
+    CreatedDescending,
+    /// By name, A to Z.
+    NameAscending,
+    /// By name, Z to A.
+    NameDescending,
+}
+
+/// Where a page starts: the sort key of the last item of the previous page (keyset pagination,
+/// stable under concurrent inserts and as fast on page 1000 as on page 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemCursor {
+    /// After this creation time and id (for the created sorts).
+    Created {
+        /// The last item's creation time.
+        created_at: OffsetDateTime,
+        /// The last item's id, to break ties.
+        id: ItemId,
+    },
+    /// After this name (names are unique per tenant, so no tie-break is needed).
+    Name(String),
+}
+
+impl ItemCursor {
+    /// The cursor that continues after `item` in `sort` order.
+    #[must_use]
+    pub fn after(item: &Item, sort: ItemSort) -> Self {
+        match sort {
+            ItemSort::CreatedAscending | ItemSort::CreatedDescending => Self::Created {
+                created_at: item.created_at,
+                id: item.id,
+            },
+            ItemSort::NameAscending | ItemSort::NameDescending => {
+                Self::Name(item.name.as_str().to_owned())
+            }
+        }
+    }
+
+    /// Whether this cursor can continue a list in `sort` order.
+    #[must_use]
+    pub fn fits(&self, sort: ItemSort) -> bool {
+        matches!(
+            (self, sort),
+            (
+                Self::Created { .. },
+                ItemSort::CreatedAscending | ItemSort::CreatedDescending
+            ) | (
+                Self::Name(_),
+                ItemSort::NameAscending | ItemSort::NameDescending
+            )
+        )
+    }
+}
+
+/// A request for one page of a tenant's items.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListItems {
+    /// Whose items.
+    pub tenant_id: TenantId,
     /// At most this many items.
     pub limit: PageSize,
-    /// Only items created after this one (keyset pagination: stable under concurrent inserts).
-    pub after: Option<ItemId>,
+    /// In which order.
+    pub sort: ItemSort,
+    /// Only items with this status, when set.
+    pub status: Option<ItemStatus>,
+    /// Continue after this point; `None` for the first page. Must fit `sort`.
+    pub after: Option<ItemCursor>,
 }
 
 /// One page of items and where the next one starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemPage {
-    /// The items, oldest first.
+    /// The items, in the requested order.
     pub items: Vec<Item>,
-    /// The id to pass as `after` for the next page; `None` on the last page.
-    pub next: Option<ItemId>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<ItemCursor>,
 }
 
 #[cfg(test)]
@@ -286,6 +482,32 @@ mod tests {
         assert_eq!(PageSize::new(1).unwrap().get(), 1);
         assert_eq!(PageSize::new(100).unwrap().get(), 100);
         assert!(PageSize::new(101).is_err());
+    }
+
+    #[test]
+    fn idempotency_keys_are_visible_ascii() {
+        assert!(IdempotencyKey::parse("retry-42").is_ok());
+        assert!(IdempotencyKey::parse("").is_err());
+        assert!(IdempotencyKey::parse("with space").is_err());
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn status_round_trips_through_its_spelling() {
+        for status in [ItemStatus::Active, ItemStatus::Archived] {
+            assert_eq!(ItemStatus::parse(status.as_str()), Ok(status));
+        }
+        assert_eq!(
+            ItemStatus::parse("deleted"),
+            Err(InvalidItem::UnknownStatus)
+        );
+    }
+
+    #[test]
+    fn cursors_only_fit_their_own_sort() {
+        let by_name = ItemCursor::Name("lamp".to_owned());
+        assert!(by_name.fits(ItemSort::NameDescending));
+        assert!(!by_name.fits(ItemSort::CreatedAscending));
     }
 
     #[test]

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use tracing::instrument;
 
 use super::{
-    CreateItemError, DeleteItemError, GetItemError, Item, ItemId, ItemPage, ItemRepository,
-    ListItems, ListItemsError, NewItem,
+    CreateItemError, CreatedItem, DeleteItemError, GetItemError, Idempotency, Item, ItemId,
+    ItemPage, ItemRepository, ListItems, ListItemsError, NewItem, UpdateItem, UpdateItemError,
 };
+use crate::tenants::TenantId;
 
 /// Runs the item use cases against whatever repository the composition root gives it.
 #[derive(Clone)]
@@ -23,40 +24,60 @@ impl ItemService {
         Self { repository }
     }
 
-    /// Creates an item.
+    /// Creates an item, at most once per idempotency key.
     ///
     /// # Errors
     /// See [`CreateItemError`].
-    #[instrument(skip_all, fields(item.id = %item.id), err)]
-    pub async fn create(&self, item: NewItem) -> Result<Item, CreateItemError> {
-        self.repository.create(&item).await
+    #[instrument(skip_all, fields(tenant.id = %item.tenant_id, item.id = %item.id), err)]
+    pub async fn create(
+        &self,
+        item: NewItem,
+        idempotency: Option<Idempotency>,
+    ) -> Result<CreatedItem, CreateItemError> {
+        self.repository.create(&item, idempotency.as_ref()).await
     }
 
     /// Reads one item.
     ///
     /// # Errors
     /// See [`GetItemError`].
-    #[instrument(skip(self), fields(item.id = %id), err)]
-    pub async fn get(&self, id: ItemId) -> Result<Item, GetItemError> {
-        self.repository.get(id).await
+    #[instrument(skip(self), fields(tenant.id = %tenant_id, item.id = %id), err)]
+    pub async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Item, GetItemError> {
+        self.repository.get(tenant_id, id).await
     }
 
     /// Reads one page of items.
     ///
     /// # Errors
     /// See [`ListItemsError`].
-    #[instrument(skip(self), fields(limit = query.limit.get()), err)]
+    #[instrument(skip_all, fields(tenant.id = %query.tenant_id, limit = query.limit.get()), err)]
     pub async fn list(&self, query: ListItems) -> Result<ItemPage, ListItemsError> {
-        self.repository.list(query).await
+        self.repository.list(&query).await
     }
 
-    /// Deletes one item.
+    /// Changes an item the client has seen at `expected_version`.
+    ///
+    /// # Errors
+    /// See [`UpdateItemError`].
+    #[instrument(skip_all, fields(tenant.id = %update.tenant_id, item.id = %update.id), err)]
+    pub async fn update(&self, update: UpdateItem) -> Result<Item, UpdateItemError> {
+        self.repository.update(&update).await
+    }
+
+    /// Deletes an item, optionally only at `expected_version`.
     ///
     /// # Errors
     /// See [`DeleteItemError`].
-    #[instrument(skip(self), fields(item.id = %id), err)]
-    pub async fn delete(&self, id: ItemId) -> Result<(), DeleteItemError> {
-        self.repository.delete(id).await
+    #[instrument(skip(self), fields(tenant.id = %tenant_id, item.id = %id), err)]
+    pub async fn delete(
+        &self,
+        tenant_id: TenantId,
+        id: ItemId,
+        expected_version: Option<i64>,
+    ) -> Result<(), DeleteItemError> {
+        self.repository
+            .delete(tenant_id, id, expected_version)
+            .await
     }
 }
 
@@ -65,67 +86,163 @@ mod tests {
     //! The use cases against the in-memory twin of the port: fast, and proof that the domain
     //! runs without any infrastructure.
     use super::*;
-    use crate::items::{InMemoryItemRepository, ItemName};
+    use crate::items::{
+        IdempotencyKey, InMemoryItemRepository, ItemChanges, ItemCursor, ItemName, ItemSort,
+        PageSize,
+    };
 
     fn service() -> ItemService {
         ItemService::new(Arc::new(InMemoryItemRepository::default()))
     }
 
-    fn new_item(name: &str) -> NewItem {
-        NewItem::new(ItemName::parse(name).unwrap(), None)
+    fn new_item(tenant_id: TenantId, name: &str) -> NewItem {
+        NewItem::new(tenant_id, ItemName::parse(name).unwrap(), None)
     }
 
     #[tokio::test]
-    async fn created_item_can_be_read_back() {
-        let service = service();
-        let created = service.create(new_item("lamp")).await.unwrap();
-        assert_eq!(service.get(created.id).await.unwrap(), created);
+    async fn created_item_can_be_read_back_by_its_tenant_only() {
+        let (service, tenant, other) = (service(), TenantId::generate(), TenantId::generate());
+        let created = service
+            .create(new_item(tenant, "lamp"), None)
+            .await
+            .unwrap()
+            .item;
+        assert_eq!(service.get(tenant, created.id).await.unwrap(), created);
+        assert!(matches!(
+            service.get(other, created.id).await,
+            Err(GetItemError::NotFound(_))
+        ));
         assert_eq!(created.version, 1);
     }
 
     #[tokio::test]
-    async fn duplicate_names_are_refused() {
-        let service = service();
-        service.create(new_item("lamp")).await.unwrap();
-        let error = service.create(new_item("lamp")).await.unwrap_err();
+    async fn names_are_unique_per_tenant_not_globally() {
+        let (service, tenant, other) = (service(), TenantId::generate(), TenantId::generate());
+        service
+            .create(new_item(tenant, "lamp"), None)
+            .await
+            .unwrap();
+        let error = service
+            .create(new_item(tenant, "lamp"), None)
+            .await
+            .unwrap_err();
         assert!(matches!(error, CreateItemError::Duplicate(name) if name.as_str() == "lamp"));
+        assert!(service.create(new_item(other, "lamp"), None).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_same_idempotency_key_creates_once() {
+        let (service, tenant) = (service(), TenantId::generate());
+        let key = Idempotency {
+            key: IdempotencyKey::parse("k-1").unwrap(),
+            fingerprint: "body-a".to_owned(),
+        };
+        let first = service
+            .create(new_item(tenant, "lamp"), Some(key.clone()))
+            .await
+            .unwrap();
+        let again = service
+            .create(new_item(tenant, "lamp"), Some(key.clone()))
+            .await
+            .unwrap();
+        assert!(!first.replayed && again.replayed);
+        assert_eq!(first.item, again.item);
+        let other_body = Idempotency {
+            fingerprint: "body-b".to_owned(),
+            ..key
+        };
+        let error = service
+            .create(new_item(tenant, "desk"), Some(other_body))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, CreateItemError::IdempotencyKeyReused(_)));
+    }
+
+    #[tokio::test]
+    async fn a_stale_version_is_refused_and_changes_nothing() {
+        let (service, tenant) = (service(), TenantId::generate());
+        let item = service
+            .create(new_item(tenant, "lamp"), None)
+            .await
+            .unwrap()
+            .item;
+        let rename = |expected_version, name: &str| UpdateItem {
+            tenant_id: tenant,
+            id: item.id,
+            expected_version,
+            changes: ItemChanges {
+                name: Some(ItemName::parse(name).unwrap()),
+                ..ItemChanges::default()
+            },
+        };
+        let updated = service.update(rename(1, "desk lamp")).await.unwrap();
+        assert_eq!((updated.version, updated.name.as_str()), (2, "desk lamp"));
+        let error = service.update(rename(1, "floor lamp")).await.unwrap_err();
+        assert!(matches!(
+            error,
+            UpdateItemError::VersionMismatch { current: 2, .. }
+        ));
+        assert_eq!(
+            service.get(tenant, item.id).await.unwrap().name.as_str(),
+            "desk lamp"
+        );
     }
 
     #[tokio::test]
     async fn deleting_twice_reports_not_found() {
-        let service = service();
-        let created = service.create(new_item("lamp")).await.unwrap();
-        service.delete(created.id).await.unwrap();
-        assert!(matches!(
-            service.delete(created.id).await,
-            Err(DeleteItemError::NotFound(_))
-        ));
-        assert!(matches!(
-            service.get(created.id).await,
-            Err(GetItemError::NotFound(_))
-        ));
+        let (service, tenant) = (service(), TenantId::generate());
+        let created = service
+            .create(new_item(tenant, "lamp"), None)
+            .await
+            .unwrap()
+            .item;
+        service.delete(tenant, created.id, None).await.unwrap();
+        let again = service.delete(tenant, created.id, None).await;
+        assert!(matches!(again, Err(DeleteItemError::NotFound(_))));
     }
 
     #[tokio::test]
-    async fn pages_follow_each_other_without_gaps() {
-        let service = service();
-        for n in 0..5 {
-            service
-                .create(new_item(&format!("item {n}")))
-                .await
-                .unwrap();
+    async fn pages_follow_each_other_without_gaps_in_every_order() {
+        let (service, tenant) = (service(), TenantId::generate());
+        for name in ["b", "d", "a", "c", "e"] {
+            service.create(new_item(tenant, name), None).await.unwrap();
         }
-        let limit = crate::items::PageSize::new(2).unwrap();
-        let mut seen = Vec::new();
-        let mut after = None;
-        loop {
-            let page = service.list(ListItems { limit, after }).await.unwrap();
-            seen.extend(page.items.iter().map(|item| item.name.as_str().to_owned()));
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
+        let walk = |sort| {
+            let service = service.clone();
+            async move {
+                let (mut seen, mut after) = (Vec::new(), None::<ItemCursor>);
+                loop {
+                    let query = ListItems {
+                        tenant_id: tenant,
+                        limit: PageSize::new(2).unwrap(),
+                        sort,
+                        status: None,
+                        after,
+                    };
+                    let page = service.list(query).await.unwrap();
+                    seen.extend(page.items.iter().map(|item| item.name.as_str().to_owned()));
+                    match page.next {
+                        Some(next) => after = Some(next),
+                        None => return seen,
+                    }
+                }
             }
-        }
-        assert_eq!(seen, ["item 0", "item 1", "item 2", "item 3", "item 4"]);
+        };
+        assert_eq!(
+            walk(ItemSort::CreatedAscending).await,
+            ["b", "d", "a", "c", "e"]
+        );
+        assert_eq!(
+            walk(ItemSort::CreatedDescending).await,
+            ["e", "c", "a", "d", "b"]
+        );
+        assert_eq!(
+            walk(ItemSort::NameAscending).await,
+            ["a", "b", "c", "d", "e"]
+        );
+        assert_eq!(
+            walk(ItemSort::NameDescending).await,
+            ["e", "d", "c", "b", "a"]
+        );
     }
 }

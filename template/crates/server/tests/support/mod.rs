@@ -75,7 +75,7 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the application over `pool` with the test settings.
     pub async fn spawn(pool: PgPool) -> Self {
-        Self::spawn_with(test_settings(), PostgresPools { primary: pool }).await
+        Self::spawn_with(test_settings(), PostgresPools::single(pool)).await
     }
 
     /// Starts the application with explicit settings and pools.

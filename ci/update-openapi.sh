@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Regenerates template/docs/openapi.json after the API changed: generates each variant with
+# marker values, lets each write the document it serves, and merges them into one Liquid
+# file (`{% if example %}…{% else %}…{% endif %}`) with the name and description as placeholders.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export CARGO_TARGET_DIR=${HARNESS_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rust-service-template/target}
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+name=openapi-marker-svc
+description=openapi-marker-description
+
+export_document() { # <folder> <defines...>
+    local folder=$1
+    shift
+    mkdir -p "$scratch/$folder"
+    (cd "$scratch" && cargo generate --path "$repo" --name "$name" --silent --vcs none \
+        --destination "$scratch/$folder" -d "description=$description" "$@") >&2
+    (cd "$scratch/$folder/$name" && UPDATE_OPENAPI=1 cargo test --quiet -p adapter-http --test openapi) >&2
+    sed -e "s/$name/{{project-name}}/g" -e "s/$description/{{description}}/g" \
+        "$scratch/$folder/$name/docs/openapi.json"
+}
+
+with_example=$(export_document with -d example=true)
+without_example=$(export_document without -d example=false)
+{
+    printf '{%% if example %%}%s\n{%% else %%}%s\n{%% endif %%}' "$with_example" "$without_example"
+} >"$repo/template/docs/openapi.json"
+echo "updated template/docs/openapi.json"

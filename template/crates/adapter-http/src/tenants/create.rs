@@ -1,0 +1,43 @@
+//! `POST /api/v1/tenants`: create a tenant.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+
+use super::body::{CreateTenantBody, TenantResponse};
+use crate::extract::ApiJson;
+use crate::problem::{ApiError, Problem};
+use crate::router::AppState;
+
+/// Creates a tenant. Answers 201 with the tenant and its URL in `Location`.
+#[utoipa::path(
+    post,
+    path = "/tenants",
+    tag = "tenants",
+    request_body = CreateTenantBody,
+    responses(
+        (status = 201, description = "Created", body = TenantResponse,
+            headers(("location" = String, description = "URL of the new tenant"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Name already taken", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Unexpected failure", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_tenant(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateTenantBody>,
+) -> Result<(StatusCode, HeaderMap, Json<TenantResponse>), ApiError> {
+    let tenant = state.tenants.create(body.into_domain()?).await?;
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/tenants/{}", tenant.id)) {
+        headers.insert(header::LOCATION, location);
+    }
+    Ok((
+        StatusCode::CREATED,
+        headers,
+        Json(TenantResponse::from(tenant)),
+    ))
+}

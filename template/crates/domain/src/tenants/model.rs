@@ -1,0 +1,112 @@
+//! Tenant types and the errors of tenant operations.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::items::InvalidItem;
+
+/// Identifies a tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TenantId(Uuid);
+
+impl TenantId {
+    /// A new, time-ordered id.
+    #[must_use]
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// The underlying UUID.
+    #[must_use]
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl From<Uuid> for TenantId {
+    fn from(value: Uuid) -> Self {
+        Self(value)
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A tenant's display name: trimmed, 1 to 100 characters, no control characters, unique.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TenantName(String);
+
+impl TenantName {
+    /// Parses outside input into a name.
+    ///
+    /// # Errors
+    /// [`InvalidItem`] when the trimmed text is empty, too long or has control characters.
+    pub fn parse(raw: &str) -> Result<Self, InvalidItem> {
+        // The same rules as item names; reuse their checks rather than restate them.
+        crate::items::ItemName::parse(raw).map(|name| Self(name.as_str().to_owned()))
+    }
+
+    /// The name as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a client asks to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTenant {
+    /// The id the tenant will have.
+    pub id: TenantId,
+    /// Its unique name.
+    pub name: TenantName,
+}
+
+impl NewTenant {
+    /// A new tenant with a fresh id.
+    #[must_use]
+    pub fn new(name: TenantName) -> Self {
+        Self {
+            id: TenantId::generate(),
+            name,
+        }
+    }
+}
+
+/// A stored tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// Identity.
+    pub id: TenantId,
+    /// Unique name.
+    pub name: TenantName,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+}
+
+/// Why a tenant could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateTenantError {
+    /// Another tenant has this name.
+    #[error("a tenant named {name:?} already exists", name = .0.as_str())]
+    Duplicate(TenantName),
+    /// A failure the domain does not model.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Why a tenant could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum GetTenantError {
+    /// No tenant has this id.
+    #[error("tenant {0} does not exist")]
+    NotFound(TenantId),
+    /// A failure the domain does not model.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
