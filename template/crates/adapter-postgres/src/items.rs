@@ -383,27 +383,24 @@ impl ItemRepository for PostgresItemRepository {
         tenant_id: TenantId,
         id: ItemId,
         expected_version: Option<i64>,
-    ) -> Result<(), DeleteItemError> {
-        let deleted = sqlx::query!(
+    ) -> Result<i64, DeleteItemError> {
+        let deleted = sqlx::query_scalar!(
             "DELETE FROM items WHERE tenant_id = $1 AND id = $2 \
-             AND ($3::bigint IS NULL OR version = $3)",
+             AND ($3::bigint IS NULL OR version = $3) RETURNING version",
             tenant_id.as_uuid(),
             id.as_uuid(),
             expected_version,
         )
-        .execute(&self.primary)
+        .fetch_optional(&self.primary)
         .await
-        .context("deleting an item")?
-        .rows_affected();
-        if deleted > 0 {
-            return Ok(());
+        .context("deleting an item")?;
+        if let Some(version) = deleted {
+            return Ok(version);
         }
         match (self.current_version(tenant_id, id).await?, expected_version) {
-            (Some(current), Some(expected)) => Err(DeleteItemError::VersionMismatch {
-                id,
-                expected,
-                current,
-            }),
+            (Some(current), Some(expected)) => {
+                Err(DeleteItemError::VersionMismatch { id, expected, current })
+            }
             _ => Err(DeleteItemError::NotFound(id)),
         }
     }

@@ -4,8 +4,28 @@
 //! Redis is a cache here, never the system of record: nothing in this crate may be the only
 //! copy of data, and the service must keep working when Redis is away.
 
+mod breaker;
 mod connection;
-mod probe;
+{% if example %}mod item_cache;
+{% endif %}mod probe;
 
+pub use breaker::{Breaker, BreakerSettings};
 pub use connection::{RedisConnection, RedisSettings};
-pub use probe::RedisProbe;
+{% if example %}pub use item_cache::RedisItemCache;
+{% endif %}pub use probe::RedisProbe;
+
+use serde::Deserialize;
+
+/// Redis cache settings, the `[cache.redis]` section of the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisCacheSettings {
+    /// Prefix of every key, so services sharing a Redis cannot collide.
+    pub key_prefix: String,
+    /// How long an entry lives.
+    pub ttl_secs: u64,
+    /// Spread of the TTL (0.1: ±10%), so entries written together do not expire together.
+    pub ttl_jitter: f64,
+    /// The circuit breaker in front of Redis.
+    pub breaker: BreakerSettings,
+}

@@ -6,13 +6,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use domain::health::{DependencyProbe, ProbeFailure};
 
-use crate::RedisConnection;
+use crate::{Breaker, RedisConnection};
 
-/// Sends `PING` over the shared connection.
+/// Sends `PING` over the shared connection, and reports the cache's circuit breaker.
 #[derive(Debug, Clone)]
 pub struct RedisProbe {
     connection: RedisConnection,
     timeout: Duration,
+    breaker: Option<Breaker>,
 }
 
 impl RedisProbe {
@@ -22,7 +23,15 @@ impl RedisProbe {
         Self {
             connection,
             timeout,
+            breaker: None,
         }
+    }
+
+    /// Also reports this breaker: while it is open the cache is bypassed even if Redis answers.
+    #[must_use]
+    pub fn with_breaker(mut self, breaker: Breaker) -> Self {
+        self.breaker = Some(breaker);
+        self
     }
 
     async fn ping(&self) -> Result<(), ProbeFailure> {
@@ -53,6 +62,11 @@ impl DependencyProbe for RedisProbe {
 
     async fn check(&self) -> Result<(), ProbeFailure> {
         match tokio::time::timeout(self.timeout, self.ping()).await {
+            Ok(Ok(())) if self.breaker.as_ref().is_some_and(Breaker::is_open) => {
+                Err(ProbeFailure::new(
+                    "answers again, but the circuit breaker is still open: cache bypassed",
+                ))
+            }
             Ok(result) => result,
             Err(_) => Err(ProbeFailure::new(format!(
                 "no answer within {:?}",

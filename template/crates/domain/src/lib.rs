@@ -7,7 +7,9 @@
 //! because none of them is a dependency of this crate.
 #![warn(missing_docs)]
 
+pub mod cache;
 pub mod health;
+pub mod single_flight;
 {% if example %}pub mod items;
 pub mod tenants;
 {% endif %}

@@ -8,8 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use adapter_http::HttpSettings;
+use adapter_memory::MemoryCacheSettings;
 use adapter_postgres::PostgresSettings;
-use adapter_redis::RedisSettings;
+use adapter_redis::{RedisCacheSettings, RedisSettings};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
@@ -33,8 +34,32 @@ pub struct Settings {
     pub database: PostgresSettings,
     /// Redis: URL and timeouts.
     pub redis: RedisSettings,
+    /// Caching: which backend, and its knobs.
+    pub cache: CacheSettings,
     /// Logs and traces.
     pub telemetry: TelemetrySettings,
+}
+
+/// Which cache backs the cache ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheBackend {
+    /// Redis, shared by every replica.
+    Redis,
+    /// This process's memory.
+    Memory,
+}
+
+/// The `[cache]` section: the backend, and the settings of each.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Which backend to use.
+    pub backend: CacheBackend,
+    /// Settings of the Redis cache.
+    pub redis: RedisCacheSettings,
+    /// Settings of the in-process cache.
+    pub memory: MemoryCacheSettings,
 }
 
 /// Where the configuration comes from.
@@ -115,6 +140,15 @@ impl Settings {
                 return invalid(format!("{key} must be greater than 0"));
             }
         }
+        let breaker = &self.cache.redis.breaker;
+        if !(0.0..=1.0).contains(&breaker.failure_rate) || breaker.window == 0 {
+            return invalid(
+                "cache.redis.breaker: failure_rate must be 0.0 to 1.0 and window at least 1".to_owned(),
+            );
+        }
+        if !(0.0..1.0).contains(&self.cache.redis.ttl_jitter) {
+            return invalid("cache.redis.ttl_jitter must be at least 0.0 and below 1.0".to_owned());
+        }
         if self.http.body_limit_bytes == 0 {
             return invalid("http.body_limit_bytes must be greater than 0".to_owned());
         }
@@ -149,6 +183,23 @@ impl Settings {
                 "url": redact_url(&self.redis.url),
                 "command_timeout_ms": self.redis.command_timeout_ms,
                 "connect_timeout_ms": self.redis.connect_timeout_ms,
+            },
+            "cache": {
+                "backend": self.cache.backend,
+                "redis": {
+                    "key_prefix": self.cache.redis.key_prefix,
+                    "ttl_secs": self.cache.redis.ttl_secs,
+                    "ttl_jitter": self.cache.redis.ttl_jitter,
+                    "breaker": {
+                        "failure_rate": self.cache.redis.breaker.failure_rate,
+                        "window": self.cache.redis.breaker.window,
+                        "open_ms": self.cache.redis.breaker.open_ms,
+                    },
+                },
+                "memory": {
+                    "capacity": self.cache.memory.capacity,
+                    "ttl_secs": self.cache.memory.ttl_secs,
+                },
             },
             "telemetry": {
                 "log_format": format!("{:?}", self.telemetry.log_format).to_lowercase(),

@@ -12,12 +12,19 @@ use std::time::Duration;
 use adapter_http::{AppState, router};
 use adapter_postgres::{Migrations, PostgresPools, PostgresProbe};
 use adapter_redis::{RedisConnection, RedisProbe};
+{% if example %}use adapter_memory::MemoryItemCache;
+use adapter_postgres::{PostgresItemRepository, PostgresTenantRepository};
+use adapter_redis::{Breaker, RedisItemCache};
+use domain::items::{ItemCache, ItemService};
+use domain::tenants::TenantService;
+{% endif %}
 use anyhow::Context;
 use domain::health::DependencyProbe;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::Settings;
+{% if example %}use crate::config::CacheBackend;
+{% endif %}use crate::config::Settings;
 
 /// The service's name: the binary, `service.name` in traces, `application_name` in PostgreSQL.
 pub const SERVICE_NAME: &str = "{{project-name}}";
@@ -60,19 +67,25 @@ impl Application {
     pub async fn with_pools(settings: Settings, pools: PostgresPools) -> anyhow::Result<Self> {
         let redis = RedisConnection::connect_lazy(&settings.redis)
             .context("redis.url is not a valid Redis URL")?;
-        let probes: Vec<Arc<dyn DependencyProbe>> = vec![
-            Arc::new(PostgresProbe::new(pools.primary.clone())),
-            Arc::new(RedisProbe::new(redis, settings.http.probe_timeout())),
-        ];
+        let redis_probe = RedisProbe::new(redis.clone(), settings.http.probe_timeout());
+{% if example %}        let breaker = Breaker::new(
+            &settings.cache.redis.breaker,
+            Duration::from_millis(settings.redis.command_timeout_ms),
+        );
+        let item_cache: Arc<dyn ItemCache> = match settings.cache.backend {
+            CacheBackend::Redis => {
+                Arc::new(RedisItemCache::new(redis, breaker.clone(), &settings.cache.redis))
+            }
+            CacheBackend::Memory => Arc::new(MemoryItemCache::new(&settings.cache.memory)),
+        };
+        let redis_probe = redis_probe.with_breaker(breaker);
+{% endif %}        let probes: Vec<Arc<dyn DependencyProbe>> =
+            vec![Arc::new(PostgresProbe::new(pools.primary.clone())), Arc::new(redis_probe)];
         let state = AppState {
             settings: Arc::new(settings.http.clone()),
             probes: probes.into(),
-{% if example %}            items: domain::items::ItemService::new(Arc::new(
-                adapter_postgres::PostgresItemRepository::new(&pools),
-            )),
-            tenants: domain::tenants::TenantService::new(Arc::new(
-                adapter_postgres::PostgresTenantRepository::new(&pools),
-            )),
+{% if example %}            items: ItemService::new(Arc::new(PostgresItemRepository::new(&pools)), item_cache),
+            tenants: TenantService::new(Arc::new(PostgresTenantRepository::new(&pools))),
 {% endif %}        };
         let address = format!("{}:{}", settings.http.host, settings.http.port);
         let listener = TcpListener::bind(&address)

@@ -73,9 +73,10 @@ impl TestRouter {
         let state = AppState {
             settings: Arc::new(settings()),
             probes: probes.into(),
-{% if example %}            items: domain::items::ItemService::new(Arc::new(
-                domain::items::InMemoryItemRepository::default(),
-            )),
+{% if example %}            items: domain::items::ItemService::new(
+                Arc::new(domain::items::InMemoryItemRepository::default()),
+                Arc::new(domain::items::InMemoryItemCache::default()),
+            ),
             tenants: domain::tenants::TenantService::new(Arc::new(
                 domain::tenants::InMemoryTenantRepository::default(),
             )),

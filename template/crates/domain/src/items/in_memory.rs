@@ -184,7 +184,7 @@ impl ItemRepository for InMemoryItemRepository {
         tenant_id: TenantId,
         id: ItemId,
         expected_version: Option<i64>,
-    ) -> Result<(), DeleteItemError> {
+    ) -> Result<i64, DeleteItemError> {
         let mut state = self.state();
         let current = owned(&state, tenant_id, id).ok_or(DeleteItemError::NotFound(id))?;
         if let Some(expected) = expected_version.filter(|expected| *expected != current.version) {
@@ -194,8 +194,9 @@ impl ItemRepository for InMemoryItemRepository {
                 current: current.version,
             });
         }
+        let version = current.version;
         state.items.remove(&id);
         state.keys.retain(|_, (_, item_id)| *item_id != id);
-        Ok(())
+        Ok(version)
     }
 }

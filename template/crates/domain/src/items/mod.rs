@@ -1,20 +1,27 @@
-//! The example resource: `items`. It exists to be copied: a new resource follows the same four
-//! files (model, errors, port, use cases) and the matching files in `adapter-postgres` and
+//! The example resource: `items`. It exists to be copied: a new resource follows the same
+//! files (model, errors, ports, use cases) and the matching files in `adapter-postgres` and
 //! `adapter-http`. Deleting the example means deleting those files and the wiring lines that
 //! name `items` (see the generated README).
 //!
 //! Nothing here knows HTTP or SQL; the types below are the vocabulary the adapters translate to.
 
+mod cache;
 mod errors;
 #[cfg(any(test, feature = "in-memory"))]
 mod in_memory;
+#[cfg(any(test, feature = "in-memory"))]
+mod in_memory_cache;
 mod model;
 mod repository;
 mod service;
 
 pub use errors::{CreateItemError, DeleteItemError, GetItemError, ListItemsError, UpdateItemError};
+pub use crate::cache::CacheError;
+pub use cache::ItemCache;
 #[cfg(any(test, feature = "in-memory"))]
 pub use in_memory::InMemoryItemRepository;
+#[cfg(any(test, feature = "in-memory"))]
+pub use in_memory_cache::InMemoryItemCache;
 pub use model::{
     CreatedItem, Idempotency, IdempotencyKey, InvalidItem, Item, ItemChanges, ItemCursor,
     ItemDescription, ItemId, ItemName, ItemPage, ItemSort, ItemStatus, ListItems, NewItem,

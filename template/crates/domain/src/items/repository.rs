@@ -48,6 +48,7 @@ pub trait ItemRepository: Send + Sync {
     async fn update(&self, update: &UpdateItem) -> Result<Item, UpdateItemError>;
 
     /// Deletes one of the tenant's items, if it still has `expected_version` when one is given.
+    /// Returns the version it had, so caches can refuse older copies.
     ///
     /// # Errors
     /// `NotFound`, `VersionMismatch`, `Unexpected` otherwise.
@@ -56,5 +57,5 @@ pub trait ItemRepository: Send + Sync {
         tenant_id: TenantId,
         id: ItemId,
         expected_version: Option<i64>,
-    ) -> Result<(), DeleteItemError>;
+    ) -> Result<i64, DeleteItemError>;
 }

@@ -7,21 +7,28 @@ use std::sync::Arc;
 use tracing::instrument;
 
 use super::{
-    CreateItemError, CreatedItem, DeleteItemError, GetItemError, Idempotency, Item, ItemId,
-    ItemPage, ItemRepository, ListItems, ListItemsError, NewItem, UpdateItem, UpdateItemError,
+    CacheError, CreateItemError, CreatedItem, DeleteItemError, GetItemError, Idempotency, Item,
+    ItemCache, ItemId, ItemPage, ItemRepository, ListItems, ListItemsError, NewItem, UpdateItem,
+    UpdateItemError,
 };
+use crate::single_flight::SingleFlight;
 use crate::tenants::TenantId;
 
-/// Runs the item use cases against whatever repository the composition root gives it.
+/// Runs the item use cases against whatever repository and cache the composition root gives
+/// it. Single reads are cache-aside: the cache first, the repository on a miss (one load per
+/// key at a time), the result cached. Every successful write refreshes or retires the cached
+/// copy after the repository has committed it.
 #[derive(Clone)]
 pub struct ItemService {
     repository: Arc<dyn ItemRepository>,
+    cache: Arc<dyn ItemCache>,
+    loads: Arc<SingleFlight<(TenantId, ItemId), Item, GetItemError>>,
 }
 
 impl ItemService {
-    /// A service over the given repository.
-    pub fn new(repository: Arc<dyn ItemRepository>) -> Self {
-        Self { repository }
+    /// A service over the given repository and cache.
+    pub fn new(repository: Arc<dyn ItemRepository>, cache: Arc<dyn ItemCache>) -> Self {
+        Self { repository, cache, loads: Arc::new(SingleFlight::default()) }
     }
 
     /// Creates an item, at most once per idempotency key.
@@ -34,19 +41,46 @@ impl ItemService {
         item: NewItem,
         idempotency: Option<Idempotency>,
     ) -> Result<CreatedItem, CreateItemError> {
-        self.repository.create(&item, idempotency.as_ref()).await
+        let created = self.repository.create(&item, idempotency.as_ref()).await?;
+        self.remember(&created.item).await;
+        Ok(created)
     }
 
-    /// Reads one item.
+    /// Reads one item, from the cache when it has a live copy.
     ///
     /// # Errors
     /// See [`GetItemError`].
-    #[instrument(skip(self), fields(tenant.id = %tenant_id, item.id = %id), err)]
+    #[instrument(skip(self), fields(tenant.id = %tenant_id, item.id = %id, cache), err)]
     pub async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Item, GetItemError> {
-        self.repository.get(tenant_id, id).await
+        match self.cache.get(tenant_id, id).await {
+            Ok(Some(item)) => {
+                tracing::Span::current().record("cache", "hit");
+                return Ok(item);
+            }
+            Ok(None) => {
+                tracing::Span::current().record("cache", "miss");
+            }
+            Err(error) => {
+                tracing::Span::current().record("cache", "error");
+                log_cache_error("read", &error);
+            }
+        }
+        let repository = Arc::clone(&self.repository);
+        let loaded = self
+            .loads
+            .run((tenant_id, id), async move { repository.get(tenant_id, id).await })
+            .await
+            .map_err(|shared| match shared.as_ref() {
+                GetItemError::NotFound(id) => GetItemError::NotFound(*id),
+                GetItemError::Unexpected(error) => {
+                    GetItemError::Unexpected(anyhow::anyhow!("{error:#}"))
+                }
+            })?;
+        self.remember(&loaded).await;
+        Ok(loaded)
     }
 
-    /// Reads one page of items.
+    /// Reads one page of items (never cached: pages change with every write).
     ///
     /// # Errors
     /// See [`ListItemsError`].
@@ -61,7 +95,10 @@ impl ItemService {
     /// See [`UpdateItemError`].
     #[instrument(skip_all, fields(tenant.id = %update.tenant_id, item.id = %update.id), err)]
     pub async fn update(&self, update: UpdateItem) -> Result<Item, UpdateItemError> {
-        self.repository.update(&update).await
+        let item = self.repository.update(&update).await?;
+        // The new version outranks any copy a concurrent reader may still put back.
+        self.remember(&item).await;
+        Ok(item)
     }
 
     /// Deletes an item, optionally only at `expected_version`.
@@ -75,9 +112,26 @@ impl ItemService {
         id: ItemId,
         expected_version: Option<i64>,
     ) -> Result<(), DeleteItemError> {
-        self.repository
-            .delete(tenant_id, id, expected_version)
-            .await
+        let version = self.repository.delete(tenant_id, id, expected_version).await?;
+        if let Err(error) = self.cache.forget(tenant_id, id, version).await {
+            log_cache_error("invalidation", &error);
+        }
+        Ok(())
+    }
+
+    async fn remember(&self, item: &Item) {
+        if let Err(error) = self.cache.put(item).await {
+            log_cache_error("write", &error);
+        }
+    }
+}
+
+/// A cache failure never fails a request; it is logged (quietly when the breaker is open,
+/// since the breaker opening was already logged).
+fn log_cache_error(operation: &str, error: &CacheError) {
+    match error {
+        CacheError::Unavailable => tracing::debug!(operation, "cache unavailable; skipped"),
+        CacheError::Failed(cause) => tracing::warn!(operation, error = %format!("{cause:#}"), "cache call failed"),
     }
 }
 
@@ -86,13 +140,66 @@ mod tests {
     //! The use cases against the in-memory twin of the port: fast, and proof that the domain
     //! runs without any infrastructure.
     use super::*;
+    use std::sync::atomic::Ordering;
+
     use crate::items::{
-        IdempotencyKey, InMemoryItemRepository, ItemChanges, ItemCursor, ItemName, ItemSort,
-        PageSize,
+        IdempotencyKey, InMemoryItemCache, InMemoryItemRepository, ItemChanges, ItemCursor,
+        ItemName, ItemSort, PageSize,
     };
 
     fn service() -> ItemService {
-        ItemService::new(Arc::new(InMemoryItemRepository::default()))
+        with_cache().0
+    }
+
+    fn with_cache() -> (ItemService, Arc<InMemoryItemCache>) {
+        let cache = Arc::new(InMemoryItemCache::default());
+        let service =
+            ItemService::new(Arc::new(InMemoryItemRepository::default()), cache.clone());
+        (service, cache)
+    }
+
+    #[tokio::test]
+    async fn reads_are_served_from_the_cache_and_writes_refresh_it() {
+        let ((service, cache), tenant) = (with_cache(), TenantId::generate());
+        let item = service.create(new_item(tenant, "lamp"), None).await.unwrap().item;
+        assert_eq!(service.get(tenant, item.id).await.unwrap(), item);
+        assert_eq!(cache.hits.load(Ordering::SeqCst), 1, "create warmed the cache");
+        let update = UpdateItem {
+            tenant_id: tenant,
+            id: item.id,
+            expected_version: 1,
+            changes: ItemChanges { name: Some(ItemName::parse("desk lamp").unwrap()), ..ItemChanges::default() },
+        };
+        service.update(update).await.unwrap();
+        let read = service.get(tenant, item.id).await.unwrap();
+        assert_eq!((read.version, read.name.as_str()), (2, "desk lamp"), "never stale after a write");
+        service.delete(tenant, item.id, None).await.unwrap();
+        assert!(matches!(service.get(tenant, item.id).await, Err(GetItemError::NotFound(_))));
+    }
+
+    #[tokio::test]
+    async fn an_old_copy_cannot_overwrite_a_newer_one_or_a_deletion() {
+        let ((service, cache), tenant) = (with_cache(), TenantId::generate());
+        let old = service.create(new_item(tenant, "lamp"), None).await.unwrap().item;
+        let mut newer = old.clone();
+        newer.version = 2;
+        cache.put(&newer).await.unwrap();
+        cache.put(&old).await.unwrap();
+        assert_eq!(cache.get(tenant, old.id).await.unwrap().unwrap().version, 2);
+        cache.forget(tenant, old.id, 2).await.unwrap();
+        cache.put(&newer).await.unwrap();
+        assert!(cache.get(tenant, old.id).await.unwrap().is_none(), "the deletion stands");
+    }
+
+    #[tokio::test]
+    async fn a_cache_that_is_down_costs_nothing_but_the_cache() {
+        let ((service, cache), tenant) = (with_cache(), TenantId::generate());
+        cache.set_down(true);
+        let item = service.create(new_item(tenant, "lamp"), None).await.unwrap().item;
+        assert_eq!(service.get(tenant, item.id).await.unwrap(), item);
+        service.delete(tenant, item.id, None).await.unwrap();
+        cache.set_down(false);
+        assert!(matches!(service.get(tenant, item.id).await, Err(GetItemError::NotFound(_))));
     }
 
     fn new_item(tenant_id: TenantId, name: &str) -> NewItem {

@@ -1,0 +1,19 @@
+//! The in-process adapter ring: ports served from the service's own memory. `MemoryItemCache`
+//! is the cache to use without Redis (tests, a single replica, a laptop). It must not be the
+//! only copy of anything: what it holds is lost on restart, by design.
+
+{% if example %}mod item_cache;
+
+pub use item_cache::MemoryItemCache;
+{% endif %}
+use serde::Deserialize;
+
+/// In-process cache settings, the `[cache.memory]` section of the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryCacheSettings {
+    /// Most entries kept; the least useful are evicted first.
+    pub capacity: u64,
+    /// How long an entry lives.
+    pub ttl_secs: u64,
+}
