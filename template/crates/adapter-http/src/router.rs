@@ -1,21 +1,22 @@
 //! The composition of the HTTP side: routes, shared state and the middleware stack.
 //!
 //! Read the stack top to bottom as the path of a request: it gets a request id, enters a
-//! tracing span named by its route, then every error below is rendered as problem+json, panics
-//! become 500s, the body is size-limited and the handler is time-limited.
+//! tracing span named by its route, then every error below is rendered as problem+json, excess
+//! load is shed, panics become 500s, the body is size-limited and the handler is time-limited.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use domain::health::DependencyProbe;
 {% if example %}use domain::items::ItemService;
 use domain::tenants::TenantService;
 {% endif %}use serde::Deserialize;
+use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -47,6 +48,9 @@ pub struct HttpSettings {
     /// On SIGTERM, how long in-flight requests may take to finish before the process exits.
     /// Keep it below the orchestrator's grace period.
     pub shutdown_timeout_ms: u64,
+    /// Requests under `/api` handled at once; past it, new ones get 503 with `Retry-After`
+    /// at once instead of queueing without bound. Health endpoints are never shed.
+    pub max_in_flight: usize,
     /// Key that signs pagination cursors, so clients cannot forge or edit them. A secret:
     /// redacted when printed; production refuses the development default.
     pub cursor_secret: String,
@@ -76,6 +80,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let (routes, api) = openapi::routes().split_for_parts();
     let settings = Arc::clone(&state.settings);
+    let in_flight = Arc::new(Semaphore::new(settings.max_in_flight));
     routes
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", api))
         .fallback(unknown_route)
@@ -89,6 +94,7 @@ pub fn router(state: AppState) -> Router {
                         .on_response(telemetry::http::RequestSpan::new(REQUEST_ID)),
                 )
                 .layer(middleware::from_fn(render_problems))
+                .layer(middleware::from_fn_with_state(in_flight, shed_load))
                 .layer(CatchPanicLayer::new())
                 .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
                 .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes))
@@ -98,6 +104,31 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .with_state(state)
+}
+
+/// Load shedding: past `max_in_flight` concurrent API requests, answer 503 with `Retry-After`
+/// immediately. Queueing would only add latency to every request and memory to the process.
+async fn shed_load(
+    State(in_flight): State<Arc<Semaphore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.uri().path().starts_with("/health/") {
+        // Orchestrators must see the truth even under load; a shed liveness probe would get
+        // a busy pod restarted.
+        return next.run(request).await;
+    }
+    let Ok(_permit) = in_flight.try_acquire() else {
+        let mut response =
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "Overloaded")
+                .with_detail("The service is at capacity; retry after the delay in Retry-After.")
+                .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    };
+    next.run(request).await
 }
 
 async fn unknown_route() -> Problem {

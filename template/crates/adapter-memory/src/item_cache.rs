@@ -44,7 +44,12 @@ impl MemoryItemCache {
     /// A cache of at most `capacity` entries, each living `ttl`.
     #[must_use]
     pub fn with(capacity: u64, ttl: Duration) -> Self {
-        Self { entries: Cache::builder().max_capacity(capacity).time_to_live(ttl).build() }
+        Self {
+            entries: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+        }
     }
 
     async fn store(&self, key: (TenantId, ItemId), entry: Entry) {
@@ -70,12 +75,19 @@ impl ItemCache for MemoryItemCache {
     }
 
     async fn put(&self, item: &Item) -> Result<(), CacheError> {
-        self.store((item.tenant_id, item.id), Entry::Present(item.clone())).await;
+        self.store((item.tenant_id, item.id), Entry::Present(item.clone()))
+            .await;
         Ok(())
     }
 
-    async fn forget(&self, tenant_id: TenantId, id: ItemId, version: i64) -> Result<(), CacheError> {
-        self.store((tenant_id, id), Entry::Deleted(version + 1)).await;
+    async fn forget(
+        &self,
+        tenant_id: TenantId,
+        id: ItemId,
+        version: i64,
+    ) -> Result<(), CacheError> {
+        self.store((tenant_id, id), Entry::Deleted(version + 1))
+            .await;
         Ok(())
     }
 }
@@ -106,7 +118,15 @@ mod tests {
         let (old, new) = (item(1), item(2));
         cache.put(&new).await.unwrap();
         cache.put(&old).await.unwrap();
-        assert_eq!(cache.get(new.tenant_id, new.id).await.unwrap().unwrap().version, 2);
+        assert_eq!(
+            cache
+                .get(new.tenant_id, new.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            2
+        );
         cache.forget(new.tenant_id, new.id, 2).await.unwrap();
         cache.put(&new).await.unwrap();
         assert!(cache.get(new.tenant_id, new.id).await.unwrap().is_none());

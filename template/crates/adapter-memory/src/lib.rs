@@ -5,8 +5,7 @@
 {% if example %}mod item_cache;
 
 pub use item_cache::MemoryItemCache;
-{% endif %}
-use serde::Deserialize;
+{% endif %}use serde::Deserialize;
 
 /// In-process cache settings, the `[cache.memory]` section of the configuration.
 #[derive(Debug, Clone, Deserialize)]

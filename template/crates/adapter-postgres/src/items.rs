@@ -195,7 +195,7 @@ async fn replay(
 
 #[async_trait]
 impl ItemRepository for PostgresItemRepository {
-    #[instrument(skip_all, fields(db.system.name = "postgresql", item.id = %item.id), err)]
+    #[instrument(skip_all, fields(db.system.name = "postgresql", item.id = %item.id), err(level = "debug"))]
     async fn create(
         &self,
         item: &NewItem,
@@ -219,7 +219,7 @@ impl ItemRepository for PostgresItemRepository {
         }
     }
 
-    #[instrument(skip(self), fields(db.system.name = "postgresql"), err)]
+    #[instrument(skip(self), fields(db.system.name = "postgresql"), err(level = "debug"))]
     async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Item, GetItemError> {
         let row = sqlx::query_as!(
             ItemRow,
@@ -237,7 +237,7 @@ impl ItemRepository for PostgresItemRepository {
         }
     }
 
-    #[instrument(skip_all, fields(db.system.name = "postgresql", sort = ?query.sort), err)]
+    #[instrument(skip_all, fields(db.system.name = "postgresql", sort = ?query.sort), err(level = "debug"))]
     async fn list(&self, query: &ListItems) -> Result<ItemPage, ListItemsError> {
         let tenant = query.tenant_id.as_uuid();
         let status = query.status.map(ItemStatus::as_str);
@@ -325,7 +325,7 @@ impl ItemRepository for PostgresItemRepository {
         Ok(ItemPage { items, next })
     }
 
-    #[instrument(skip_all, fields(db.system.name = "postgresql", item.id = %update.id), err)]
+    #[instrument(skip_all, fields(db.system.name = "postgresql", item.id = %update.id), err(level = "debug"))]
     async fn update(&self, update: &UpdateItem) -> Result<Item, UpdateItemError> {
         let changes = &update.changes;
         let row = sqlx::query_as!(
@@ -377,7 +377,7 @@ impl ItemRepository for PostgresItemRepository {
         }
     }
 
-    #[instrument(skip(self), fields(db.system.name = "postgresql"), err)]
+    #[instrument(skip(self), fields(db.system.name = "postgresql"), err(level = "debug"))]
     async fn delete(
         &self,
         tenant_id: TenantId,
@@ -398,9 +398,11 @@ impl ItemRepository for PostgresItemRepository {
             return Ok(version);
         }
         match (self.current_version(tenant_id, id).await?, expected_version) {
-            (Some(current), Some(expected)) => {
-                Err(DeleteItemError::VersionMismatch { id, expected, current })
-            }
+            (Some(current), Some(expected)) => Err(DeleteItemError::VersionMismatch {
+                id,
+                expected,
+                current,
+            }),
             _ => Err(DeleteItemError::NotFound(id)),
         }
     }

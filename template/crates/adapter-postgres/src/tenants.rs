@@ -52,7 +52,7 @@ impl TryFrom<TenantRow> for Tenant {
 
 #[async_trait]
 impl TenantRepository for PostgresTenantRepository {
-    #[instrument(skip_all, fields(db.system.name = "postgresql", tenant.id = %tenant.id), err)]
+    #[instrument(skip_all, fields(db.system.name = "postgresql", tenant.id = %tenant.id), err(level = "debug"))]
     async fn create(&self, tenant: &NewTenant) -> Result<Tenant, CreateTenantError> {
         let row = sqlx::query_as!(
             TenantRow,
@@ -74,7 +74,7 @@ impl TenantRepository for PostgresTenantRepository {
         Ok(Tenant::try_from(row)?)
     }
 
-    #[instrument(skip(self), fields(db.system.name = "postgresql"), err)]
+    #[instrument(skip(self), fields(db.system.name = "postgresql"), err(level = "debug"))]
     async fn get(&self, id: TenantId) -> Result<Tenant, GetTenantError> {
         let row = sqlx::query_as!(
             TenantRow,

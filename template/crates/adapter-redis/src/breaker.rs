@@ -41,7 +41,11 @@ impl Breaker {
             .half_open_len((settings.window / 4).max(1))
             .open_wait(Duration::from_millis(settings.open_ms))
             .build();
-        Self { recloser: recloser.into(), timeout, rejecting: Arc::new(AtomicBool::new(false)) }
+        Self {
+            recloser: recloser.into(),
+            timeout,
+            rejecting: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     /// Whether the last call found the breaker open.

@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use domain::items::{
-    CacheError, Item, ItemCache, ItemDescription, ItemId, ItemName, ItemStatus,
-};
+use domain::items::{CacheError, Item, ItemCache, ItemDescription, ItemId, ItemName, ItemStatus};
 use domain::tenants::TenantId;
 use redis::Script;
 use serde::{Deserialize, Serialize};
@@ -45,7 +43,9 @@ pub struct RedisItemCache {
 
 impl std::fmt::Debug for RedisItemCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisItemCache").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisItemCache")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,7 +70,10 @@ impl From<&Item> for CachedItem {
             id: item.id.as_uuid(),
             tenant_id: item.tenant_id.as_uuid(),
             name: item.name.as_str().to_owned(),
-            description: item.description.as_ref().map(|text| text.as_str().to_owned()),
+            description: item
+                .description
+                .as_ref()
+                .map(|text| text.as_str().to_owned()),
             status: item.status.as_str().to_owned(),
             version: item.version,
             created_at: item.created_at,
@@ -87,7 +90,11 @@ impl TryFrom<CachedItem> for Item {
             id: cached.id.into(),
             tenant_id: cached.tenant_id.into(),
             name: ItemName::parse(&cached.name)?,
-            description: cached.description.as_deref().map(ItemDescription::parse).transpose()?,
+            description: cached
+                .description
+                .as_deref()
+                .map(ItemDescription::parse)
+                .transpose()?,
             status: ItemStatus::parse(&cached.status)?,
             version: cached.version,
             created_at: cached.created_at,
@@ -98,7 +105,11 @@ impl TryFrom<CachedItem> for Item {
 
 impl RedisItemCache {
     /// A cache over the shared connection, with its own breaker.
-    pub fn new(connection: RedisConnection, breaker: Breaker, settings: &RedisCacheSettings) -> Self {
+    pub fn new(
+        connection: RedisConnection,
+        breaker: Breaker,
+        settings: &RedisCacheSettings,
+    ) -> Self {
         Self {
             connection,
             breaker,
@@ -132,13 +143,18 @@ impl RedisItemCache {
 
 #[async_trait]
 impl ItemCache for RedisItemCache {
-    #[instrument(skip(self), fields(db.system.name = "redis"), err)]
+    #[instrument(skip(self), fields(db.system.name = "redis"), err(level = "debug"))]
     async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Option<Item>, CacheError> {
         let mut connection = self.connection.manager();
         let key = self.key(tenant_id, id);
         let entry: Option<String> = self
             .breaker
-            .call(async move { redis::cmd("GET").arg(key).query_async(&mut connection).await })
+            .call(async move {
+                redis::cmd("GET")
+                    .arg(key)
+                    .query_async(&mut connection)
+                    .await
+            })
             .await?;
         let Some(entry) = entry else { return Ok(None) };
         let (_version, payload) = entry.split_once('|').context("malformed cache entry")?;
@@ -149,15 +165,22 @@ impl ItemCache for RedisItemCache {
         Ok(Some(Item::try_from(cached).context("invalid cached item")?))
     }
 
-    #[instrument(skip_all, fields(db.system.name = "redis", item.id = %item.id), err)]
+    #[instrument(skip_all, fields(db.system.name = "redis", item.id = %item.id), err(level = "debug"))]
     async fn put(&self, item: &Item) -> Result<(), CacheError> {
         let payload = serde_json::to_string(&CachedItem::from(item)).context("encoding an item")?;
-        self.store(self.key(item.tenant_id, item.id), item.version, payload).await
+        self.store(self.key(item.tenant_id, item.id), item.version, payload)
+            .await
     }
 
-    #[instrument(skip(self), fields(db.system.name = "redis"), err)]
-    async fn forget(&self, tenant_id: TenantId, id: ItemId, version: i64) -> Result<(), CacheError> {
+    #[instrument(skip(self), fields(db.system.name = "redis"), err(level = "debug"))]
+    async fn forget(
+        &self,
+        tenant_id: TenantId,
+        id: ItemId,
+        version: i64,
+    ) -> Result<(), CacheError> {
         // The marker outranks the copy of the same version that was deleted.
-        self.store(self.key(tenant_id, id), version + 1, String::new()).await
+        self.store(self.key(tenant_id, id), version + 1, String::new())
+            .await
     }
 }

@@ -61,17 +61,23 @@ impl DependencyProbe for RedisProbe {
     }
 
     async fn check(&self) -> Result<(), ProbeFailure> {
-        match tokio::time::timeout(self.timeout, self.ping()).await {
-            Ok(Ok(())) if self.breaker.as_ref().is_some_and(Breaker::is_open) => {
-                Err(ProbeFailure::new(
-                    "answers again, but the circuit breaker is still open: cache bypassed",
-                ))
-            }
+        let pinged = match tokio::time::timeout(self.timeout, self.ping()).await {
             Ok(result) => result,
             Err(_) => Err(ProbeFailure::new(format!(
                 "no answer within {:?}",
                 self.timeout
             ))),
+        };
+        let breaker_open = self.breaker.as_ref().is_some_and(Breaker::is_open);
+        match (pinged, breaker_open) {
+            (Ok(()), false) => Ok(()),
+            (Ok(()), true) => Err(ProbeFailure::new(
+                "answers again; circuit breaker still open, cache bypassed until it closes",
+            )),
+            (Err(failure), true) => Err(ProbeFailure::new(format!(
+                "{failure}; circuit breaker open, cache bypassed"
+            ))),
+            (Err(failure), false) => Err(failure),
         }
     }
 }

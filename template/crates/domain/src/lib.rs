@@ -9,7 +9,7 @@
 
 pub mod cache;
 pub mod health;
-pub mod single_flight;
 {% if example %}pub mod items;
-pub mod tenants;
+{% endif %}pub mod single_flight;
+{% if example %}pub mod tenants;
 {% endif %}

@@ -18,7 +18,9 @@ pub struct SingleFlight<K, V, E> {
 
 impl<K, V, E> Default for SingleFlight<K, V, E> {
     fn default() -> Self {
-        Self { flights: Mutex::new(HashMap::new()) }
+        Self {
+            flights: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -47,7 +49,10 @@ where
         };
         let result = flight.await;
         if leader {
-            self.flights.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+            self.flights
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&key);
         }
         result
     }

@@ -143,11 +143,15 @@ impl Settings {
         let breaker = &self.cache.redis.breaker;
         if !(0.0..=1.0).contains(&breaker.failure_rate) || breaker.window == 0 {
             return invalid(
-                "cache.redis.breaker: failure_rate must be 0.0 to 1.0 and window at least 1".to_owned(),
+                "cache.redis.breaker: failure_rate must be 0.0 to 1.0 and window at least 1"
+                    .to_owned(),
             );
         }
         if !(0.0..1.0).contains(&self.cache.redis.ttl_jitter) {
             return invalid("cache.redis.ttl_jitter must be at least 0.0 and below 1.0".to_owned());
+        }
+        if self.http.max_in_flight == 0 {
+            return invalid("http.max_in_flight must be at least 1".to_owned());
         }
         if self.http.body_limit_bytes == 0 {
             return invalid("http.body_limit_bytes must be greater than 0".to_owned());
@@ -165,6 +169,7 @@ impl Settings {
                 "body_limit_bytes": self.http.body_limit_bytes,
                 "probe_timeout_ms": self.http.probe_timeout_ms,
                 "shutdown_timeout_ms": self.http.shutdown_timeout_ms,
+                "max_in_flight": self.http.max_in_flight,
                 "cursor_secret": "***",
             },
             "database": {

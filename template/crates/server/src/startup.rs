@@ -10,17 +10,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapter_http::{AppState, router};
-use adapter_postgres::{Migrations, PostgresPools, PostgresProbe};
-use adapter_redis::{RedisConnection, RedisProbe};
 {% if example %}use adapter_memory::MemoryItemCache;
-use adapter_postgres::{PostgresItemRepository, PostgresTenantRepository};
+{% endif %}use adapter_postgres::{Migrations, PostgresPools, PostgresProbe};
+{% if example %}use adapter_postgres::{PostgresItemRepository, PostgresTenantRepository};
 use adapter_redis::{Breaker, RedisItemCache};
-use domain::items::{ItemCache, ItemService};
-use domain::tenants::TenantService;
-{% endif %}
+{% endif %}use adapter_redis::{RedisConnection, RedisProbe};
 use anyhow::Context;
 use domain::health::DependencyProbe;
-use tokio::net::TcpListener;
+{% if example %}use domain::items::{ItemCache, ItemService};
+use domain::tenants::TenantService;
+{% endif %}use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 {% if example %}use crate::config::CacheBackend;
@@ -73,14 +72,18 @@ impl Application {
             Duration::from_millis(settings.redis.command_timeout_ms),
         );
         let item_cache: Arc<dyn ItemCache> = match settings.cache.backend {
-            CacheBackend::Redis => {
-                Arc::new(RedisItemCache::new(redis, breaker.clone(), &settings.cache.redis))
-            }
+            CacheBackend::Redis => Arc::new(RedisItemCache::new(
+                redis,
+                breaker.clone(),
+                &settings.cache.redis,
+            )),
             CacheBackend::Memory => Arc::new(MemoryItemCache::new(&settings.cache.memory)),
         };
         let redis_probe = redis_probe.with_breaker(breaker);
-{% endif %}        let probes: Vec<Arc<dyn DependencyProbe>> =
-            vec![Arc::new(PostgresProbe::new(pools.primary.clone())), Arc::new(redis_probe)];
+{% endif %}        let probes: Vec<Arc<dyn DependencyProbe>> = vec![
+            Arc::new(PostgresProbe::new(pools.primary.clone())),
+            Arc::new(redis_probe),
+        ];
         let state = AppState {
             settings: Arc::new(settings.http.clone()),
             probes: probes.into(),

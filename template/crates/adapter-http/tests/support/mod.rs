@@ -51,6 +51,7 @@ pub fn settings() -> HttpSettings {
         body_limit_bytes: 2_048,
         probe_timeout_ms: 200,
         shutdown_timeout_ms: 1_000,
+        max_in_flight: 64,
         cursor_secret: "test-cursor-secret-at-least-32-characters".to_owned(),
     }
 }

@@ -32,5 +32,6 @@ pub trait ItemCache: Send + Sync {
     ///
     /// # Errors
     /// [`CacheError`] when the cache cannot be written.
-    async fn forget(&self, tenant_id: TenantId, id: ItemId, version: i64) -> Result<(), CacheError>;
+    async fn forget(&self, tenant_id: TenantId, id: ItemId, version: i64)
+    -> Result<(), CacheError>;
 }

@@ -55,7 +55,10 @@ impl InMemoryItemCache {
 
     fn store(&self, key: (TenantId, ItemId), entry: Entry) -> Result<(), CacheError> {
         let mut entries = self.entries()?;
-        if entries.get(&key).is_none_or(|current| current.version() < entry.version()) {
+        if entries
+            .get(&key)
+            .is_none_or(|current| current.version() < entry.version())
+        {
             entries.insert(key, entry);
         }
         Ok(())
@@ -69,7 +72,11 @@ impl ItemCache for InMemoryItemCache {
             Some(Entry::Present(item)) => Some(item.clone()),
             _ => None,
         };
-        let counter = if found.is_some() { &self.hits } else { &self.misses };
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
         counter.fetch_add(1, Ordering::SeqCst);
         Ok(found)
     }
@@ -78,7 +85,12 @@ impl ItemCache for InMemoryItemCache {
         self.store((item.tenant_id, item.id), Entry::Present(item.clone()))
     }
 
-    async fn forget(&self, tenant_id: TenantId, id: ItemId, version: i64) -> Result<(), CacheError> {
+    async fn forget(
+        &self,
+        tenant_id: TenantId,
+        id: ItemId,
+        version: i64,
+    ) -> Result<(), CacheError> {
         // A deletion outranks the copy of the same version it removed.
         self.store((tenant_id, id), Entry::Deleted(version + 1))
     }

@@ -15,9 +15,9 @@ mod model;
 mod repository;
 mod service;
 
-pub use errors::{CreateItemError, DeleteItemError, GetItemError, ListItemsError, UpdateItemError};
 pub use crate::cache::CacheError;
 pub use cache::ItemCache;
+pub use errors::{CreateItemError, DeleteItemError, GetItemError, ListItemsError, UpdateItemError};
 #[cfg(any(test, feature = "in-memory"))]
 pub use in_memory::InMemoryItemRepository;
 #[cfg(any(test, feature = "in-memory"))]

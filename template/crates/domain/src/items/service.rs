@@ -28,14 +28,18 @@ pub struct ItemService {
 impl ItemService {
     /// A service over the given repository and cache.
     pub fn new(repository: Arc<dyn ItemRepository>, cache: Arc<dyn ItemCache>) -> Self {
-        Self { repository, cache, loads: Arc::new(SingleFlight::default()) }
+        Self {
+            repository,
+            cache,
+            loads: Arc::new(SingleFlight::default()),
+        }
     }
 
     /// Creates an item, at most once per idempotency key.
     ///
     /// # Errors
     /// See [`CreateItemError`].
-    #[instrument(skip_all, fields(tenant.id = %item.tenant_id, item.id = %item.id), err)]
+    #[instrument(skip_all, fields(tenant.id = %item.tenant_id, item.id = %item.id), err(level = "debug"))]
     pub async fn create(
         &self,
         item: NewItem,
@@ -50,7 +54,7 @@ impl ItemService {
     ///
     /// # Errors
     /// See [`GetItemError`].
-    #[instrument(skip(self), fields(tenant.id = %tenant_id, item.id = %id, cache), err)]
+    #[instrument(skip(self), fields(tenant.id = %tenant_id, item.id = %id, cache), err(level = "debug"))]
     pub async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Item, GetItemError> {
         match self.cache.get(tenant_id, id).await {
             Ok(Some(item)) => {
@@ -68,7 +72,9 @@ impl ItemService {
         let repository = Arc::clone(&self.repository);
         let loaded = self
             .loads
-            .run((tenant_id, id), async move { repository.get(tenant_id, id).await })
+            .run((tenant_id, id), async move {
+                repository.get(tenant_id, id).await
+            })
             .await
             .map_err(|shared| match shared.as_ref() {
                 GetItemError::NotFound(id) => GetItemError::NotFound(*id),
@@ -84,7 +90,7 @@ impl ItemService {
     ///
     /// # Errors
     /// See [`ListItemsError`].
-    #[instrument(skip_all, fields(tenant.id = %query.tenant_id, limit = query.limit.get()), err)]
+    #[instrument(skip_all, fields(tenant.id = %query.tenant_id, limit = query.limit.get()), err(level = "debug"))]
     pub async fn list(&self, query: ListItems) -> Result<ItemPage, ListItemsError> {
         self.repository.list(&query).await
     }
@@ -93,7 +99,7 @@ impl ItemService {
     ///
     /// # Errors
     /// See [`UpdateItemError`].
-    #[instrument(skip_all, fields(tenant.id = %update.tenant_id, item.id = %update.id), err)]
+    #[instrument(skip_all, fields(tenant.id = %update.tenant_id, item.id = %update.id), err(level = "debug"))]
     pub async fn update(&self, update: UpdateItem) -> Result<Item, UpdateItemError> {
         let item = self.repository.update(&update).await?;
         // The new version outranks any copy a concurrent reader may still put back.
@@ -105,14 +111,17 @@ impl ItemService {
     ///
     /// # Errors
     /// See [`DeleteItemError`].
-    #[instrument(skip(self), fields(tenant.id = %tenant_id, item.id = %id), err)]
+    #[instrument(skip(self), fields(tenant.id = %tenant_id, item.id = %id), err(level = "debug"))]
     pub async fn delete(
         &self,
         tenant_id: TenantId,
         id: ItemId,
         expected_version: Option<i64>,
     ) -> Result<(), DeleteItemError> {
-        let version = self.repository.delete(tenant_id, id, expected_version).await?;
+        let version = self
+            .repository
+            .delete(tenant_id, id, expected_version)
+            .await?;
         if let Err(error) = self.cache.forget(tenant_id, id, version).await {
             log_cache_error("invalidation", &error);
         }
@@ -126,12 +135,14 @@ impl ItemService {
     }
 }
 
-/// A cache failure never fails a request; it is logged (quietly when the breaker is open,
+/// A cache failure never fails a request; it is logged once, here (quietly when the breaker is open,
 /// since the breaker opening was already logged).
 fn log_cache_error(operation: &str, error: &CacheError) {
     match error {
         CacheError::Unavailable => tracing::debug!(operation, "cache unavailable; skipped"),
-        CacheError::Failed(cause) => tracing::warn!(operation, error = %format!("{cause:#}"), "cache call failed"),
+        CacheError::Failed(cause) => {
+            tracing::warn!(operation, error = %format!("{cause:#}"), "cache call failed")
+        }
     }
 }
 
@@ -153,34 +164,55 @@ mod tests {
 
     fn with_cache() -> (ItemService, Arc<InMemoryItemCache>) {
         let cache = Arc::new(InMemoryItemCache::default());
-        let service =
-            ItemService::new(Arc::new(InMemoryItemRepository::default()), cache.clone());
+        let service = ItemService::new(Arc::new(InMemoryItemRepository::default()), cache.clone());
         (service, cache)
     }
 
     #[tokio::test]
     async fn reads_are_served_from_the_cache_and_writes_refresh_it() {
         let ((service, cache), tenant) = (with_cache(), TenantId::generate());
-        let item = service.create(new_item(tenant, "lamp"), None).await.unwrap().item;
+        let item = service
+            .create(new_item(tenant, "lamp"), None)
+            .await
+            .unwrap()
+            .item;
         assert_eq!(service.get(tenant, item.id).await.unwrap(), item);
-        assert_eq!(cache.hits.load(Ordering::SeqCst), 1, "create warmed the cache");
+        assert_eq!(
+            cache.hits.load(Ordering::SeqCst),
+            1,
+            "create warmed the cache"
+        );
         let update = UpdateItem {
             tenant_id: tenant,
             id: item.id,
             expected_version: 1,
-            changes: ItemChanges { name: Some(ItemName::parse("desk lamp").unwrap()), ..ItemChanges::default() },
+            changes: ItemChanges {
+                name: Some(ItemName::parse("desk lamp").unwrap()),
+                ..ItemChanges::default()
+            },
         };
         service.update(update).await.unwrap();
         let read = service.get(tenant, item.id).await.unwrap();
-        assert_eq!((read.version, read.name.as_str()), (2, "desk lamp"), "never stale after a write");
+        assert_eq!(
+            (read.version, read.name.as_str()),
+            (2, "desk lamp"),
+            "never stale after a write"
+        );
         service.delete(tenant, item.id, None).await.unwrap();
-        assert!(matches!(service.get(tenant, item.id).await, Err(GetItemError::NotFound(_))));
+        assert!(matches!(
+            service.get(tenant, item.id).await,
+            Err(GetItemError::NotFound(_))
+        ));
     }
 
     #[tokio::test]
     async fn an_old_copy_cannot_overwrite_a_newer_one_or_a_deletion() {
         let ((service, cache), tenant) = (with_cache(), TenantId::generate());
-        let old = service.create(new_item(tenant, "lamp"), None).await.unwrap().item;
+        let old = service
+            .create(new_item(tenant, "lamp"), None)
+            .await
+            .unwrap()
+            .item;
         let mut newer = old.clone();
         newer.version = 2;
         cache.put(&newer).await.unwrap();
@@ -188,18 +220,28 @@ mod tests {
         assert_eq!(cache.get(tenant, old.id).await.unwrap().unwrap().version, 2);
         cache.forget(tenant, old.id, 2).await.unwrap();
         cache.put(&newer).await.unwrap();
-        assert!(cache.get(tenant, old.id).await.unwrap().is_none(), "the deletion stands");
+        assert!(
+            cache.get(tenant, old.id).await.unwrap().is_none(),
+            "the deletion stands"
+        );
     }
 
     #[tokio::test]
     async fn a_cache_that_is_down_costs_nothing_but_the_cache() {
         let ((service, cache), tenant) = (with_cache(), TenantId::generate());
         cache.set_down(true);
-        let item = service.create(new_item(tenant, "lamp"), None).await.unwrap().item;
+        let item = service
+            .create(new_item(tenant, "lamp"), None)
+            .await
+            .unwrap()
+            .item;
         assert_eq!(service.get(tenant, item.id).await.unwrap(), item);
         service.delete(tenant, item.id, None).await.unwrap();
         cache.set_down(false);
-        assert!(matches!(service.get(tenant, item.id).await, Err(GetItemError::NotFound(_))));
+        assert!(matches!(
+            service.get(tenant, item.id).await,
+            Err(GetItemError::NotFound(_))
+        ));
     }
 
     fn new_item(tenant_id: TenantId, name: &str) -> NewItem {

@@ -39,7 +39,7 @@ impl TenantService {
     ///
     /// # Errors
     /// See [`CreateTenantError`].
-    #[instrument(skip_all, fields(tenant.id = %tenant.id), err)]
+    #[instrument(skip_all, fields(tenant.id = %tenant.id), err(level = "debug"))]
     pub async fn create(&self, tenant: NewTenant) -> Result<Tenant, CreateTenantError> {
         self.repository.create(&tenant).await
     }
@@ -48,7 +48,7 @@ impl TenantService {
     ///
     /// # Errors
     /// See [`GetTenantError`].
-    #[instrument(skip(self), fields(tenant.id = %id), err)]
+    #[instrument(skip(self), fields(tenant.id = %id), err(level = "debug"))]
     pub async fn get(&self, id: TenantId) -> Result<Tenant, GetTenantError> {
         self.repository.get(id).await
     }
