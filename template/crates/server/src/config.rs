@@ -11,6 +11,7 @@ use adapter_http::HttpSettings;
 use adapter_memory::MemoryCacheSettings;
 use adapter_postgres::PostgresSettings;
 use adapter_redis::{RedisCacheSettings, RedisSettings};
+use adapter_webhook::WebhookSettings;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
@@ -36,6 +37,8 @@ pub struct Settings {
     pub redis: RedisSettings,
     /// Caching: which backend, and its knobs.
     pub cache: CacheSettings,
+    /// Outbound webhooks for item events.
+    pub webhook: WebhookSettings,
     /// Logs and traces.
     pub telemetry: TelemetrySettings,
 }
@@ -150,6 +153,13 @@ impl Settings {
         if !(0.0..1.0).contains(&self.cache.redis.ttl_jitter) {
             return invalid("cache.redis.ttl_jitter must be at least 0.0 and below 1.0".to_owned());
         }
+        let webhook = &self.webhook;
+        if webhook.max_attempts == 0 || webhook.timeout_ms == 0 || webhook.breaker_window == 0 {
+            return invalid(
+                "webhook: max_attempts, timeout_ms and breaker_window must be at least 1"
+                    .to_owned(),
+            );
+        }
         if self.http.max_in_flight == 0 {
             return invalid("http.max_in_flight must be at least 1".to_owned());
         }
@@ -205,6 +215,17 @@ impl Settings {
                     "capacity": self.cache.memory.capacity,
                     "ttl_secs": self.cache.memory.ttl_secs,
                 },
+            },
+            "webhook": {
+                "url": redact_url(&self.webhook.url),
+                "timeout_ms": self.webhook.timeout_ms,
+                "max_attempts": self.webhook.max_attempts,
+                "backoff_base_ms": self.webhook.backoff_base_ms,
+                "backoff_max_ms": self.webhook.backoff_max_ms,
+                "queue_capacity": self.webhook.queue_capacity,
+                "breaker_failure_rate": self.webhook.breaker_failure_rate,
+                "breaker_window": self.webhook.breaker_window,
+                "breaker_open_ms": self.webhook.breaker_open_ms,
             },
             "telemetry": {
                 "log_format": format!("{:?}", self.telemetry.log_format).to_lowercase(),

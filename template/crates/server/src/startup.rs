@@ -15,6 +15,8 @@ use adapter_http::{AppState, router};
 {% if example %}use adapter_postgres::{PostgresItemRepository, PostgresTenantRepository};
 use adapter_redis::{Breaker, RedisItemCache};
 {% endif %}use adapter_redis::{RedisConnection, RedisProbe};
+{% if example %}use adapter_webhook::{Webhook, WebhookItemNotifier};
+{% endif %}
 use anyhow::Context;
 use domain::health::DependencyProbe;
 {% if example %}use domain::items::{ItemCache, ItemService};
@@ -80,6 +82,8 @@ impl Application {
             CacheBackend::Memory => Arc::new(MemoryItemCache::new(&settings.cache.memory)),
         };
         let redis_probe = redis_probe.with_breaker(breaker);
+        let webhook =
+            Webhook::start(&settings.webhook).context("webhook: cannot build the HTTP client")?;
 {% endif %}        let probes: Vec<Arc<dyn DependencyProbe>> = vec![
             Arc::new(PostgresProbe::new(pools.primary.clone())),
             Arc::new(redis_probe),
@@ -87,7 +91,11 @@ impl Application {
         let state = AppState {
             settings: Arc::new(settings.http.clone()),
             probes: probes.into(),
-{% if example %}            items: ItemService::new(Arc::new(PostgresItemRepository::new(&pools)), item_cache),
+{% if example %}            items: ItemService::new(
+                Arc::new(PostgresItemRepository::new(&pools)),
+                item_cache,
+                Arc::new(WebhookItemNotifier::new(webhook)),
+            ),
             tenants: TenantService::new(Arc::new(PostgresTenantRepository::new(&pools))),
 {% endif %}        };
         let address = format!("{}:{}", settings.http.host, settings.http.port);

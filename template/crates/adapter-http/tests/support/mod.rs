@@ -77,6 +77,7 @@ impl TestRouter {
 {% if example %}            items: domain::items::ItemService::new(
                 Arc::new(domain::items::InMemoryItemRepository::default()),
                 Arc::new(domain::items::InMemoryItemCache::default()),
+                Arc::new(domain::items::RecordingItemNotifier::default()),
             ),
             tenants: domain::tenants::TenantService::new(Arc::new(
                 domain::tenants::InMemoryTenantRepository::default(),

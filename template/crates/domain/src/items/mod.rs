@@ -11,7 +11,10 @@ mod errors;
 mod in_memory;
 #[cfg(any(test, feature = "in-memory"))]
 mod in_memory_cache;
+#[cfg(any(test, feature = "in-memory"))]
+mod in_memory_notifier;
 mod model;
+mod notifier;
 mod repository;
 mod service;
 
@@ -22,10 +25,13 @@ pub use errors::{CreateItemError, DeleteItemError, GetItemError, ListItemsError,
 pub use in_memory::InMemoryItemRepository;
 #[cfg(any(test, feature = "in-memory"))]
 pub use in_memory_cache::InMemoryItemCache;
+#[cfg(any(test, feature = "in-memory"))]
+pub use in_memory_notifier::RecordingItemNotifier;
 pub use model::{
     CreatedItem, Idempotency, IdempotencyKey, InvalidItem, Item, ItemChanges, ItemCursor,
     ItemDescription, ItemId, ItemName, ItemPage, ItemSort, ItemStatus, ListItems, NewItem,
     PageSize, UpdateItem,
 };
+pub use notifier::{ItemNotifier, NotifyError};
 pub use repository::ItemRepository;
 pub use service::ItemService;

@@ -8,8 +8,8 @@ use tracing::instrument;
 
 use super::{
     CacheError, CreateItemError, CreatedItem, DeleteItemError, GetItemError, Idempotency, Item,
-    ItemCache, ItemId, ItemPage, ItemRepository, ListItems, ListItemsError, NewItem, UpdateItem,
-    UpdateItemError,
+    ItemCache, ItemId, ItemNotifier, ItemPage, ItemRepository, ListItems, ListItemsError, NewItem,
+    UpdateItem, UpdateItemError,
 };
 use crate::single_flight::SingleFlight;
 use crate::tenants::TenantId;
@@ -22,15 +22,21 @@ use crate::tenants::TenantId;
 pub struct ItemService {
     repository: Arc<dyn ItemRepository>,
     cache: Arc<dyn ItemCache>,
+    notifier: Arc<dyn ItemNotifier>,
     loads: Arc<SingleFlight<(TenantId, ItemId), Item, GetItemError>>,
 }
 
 impl ItemService {
-    /// A service over the given repository and cache.
-    pub fn new(repository: Arc<dyn ItemRepository>, cache: Arc<dyn ItemCache>) -> Self {
+    /// A service over the given repository, cache and notifier.
+    pub fn new(
+        repository: Arc<dyn ItemRepository>,
+        cache: Arc<dyn ItemCache>,
+        notifier: Arc<dyn ItemNotifier>,
+    ) -> Self {
         Self {
             repository,
             cache,
+            notifier,
             loads: Arc::new(SingleFlight::default()),
         }
     }
@@ -47,6 +53,11 @@ impl ItemService {
     ) -> Result<CreatedItem, CreateItemError> {
         let created = self.repository.create(&item, idempotency.as_ref()).await?;
         self.remember(&created.item).await;
+        if !created.replayed
+            && let Err(error) = self.notifier.item_created(&created.item).await
+        {
+            tracing::warn!(error = %format!("{error:#}"), "item created, but not announced");
+        }
         Ok(created)
     }
 
@@ -155,7 +166,7 @@ mod tests {
 
     use crate::items::{
         IdempotencyKey, InMemoryItemCache, InMemoryItemRepository, ItemChanges, ItemCursor,
-        ItemName, ItemSort, PageSize,
+        ItemName, ItemSort, PageSize, RecordingItemNotifier,
     };
 
     fn service() -> ItemService {
@@ -163,9 +174,38 @@ mod tests {
     }
 
     fn with_cache() -> (ItemService, Arc<InMemoryItemCache>) {
-        let cache = Arc::new(InMemoryItemCache::default());
-        let service = ItemService::new(Arc::new(InMemoryItemRepository::default()), cache.clone());
+        let (service, cache, _) = with_twins();
         (service, cache)
+    }
+
+    fn with_twins() -> (
+        ItemService,
+        Arc<InMemoryItemCache>,
+        Arc<RecordingItemNotifier>,
+    ) {
+        let cache = Arc::new(InMemoryItemCache::default());
+        let notifier = Arc::new(RecordingItemNotifier::default());
+        let repository = Arc::new(InMemoryItemRepository::default());
+        let service = ItemService::new(repository, cache.clone(), notifier.clone());
+        (service, cache, notifier)
+    }
+
+    #[tokio::test]
+    async fn a_creation_is_announced_once_even_when_retried() {
+        let ((service, _, notifier), tenant) = (with_twins(), TenantId::generate());
+        let key = Idempotency {
+            key: IdempotencyKey::parse("k").unwrap(),
+            fingerprint: "f".to_owned(),
+        };
+        let item = service
+            .create(new_item(tenant, "lamp"), Some(key.clone()))
+            .await
+            .unwrap();
+        service
+            .create(new_item(tenant, "lamp"), Some(key))
+            .await
+            .unwrap();
+        assert_eq!(notifier.created(), [item.item.id]);
     }
 
     #[tokio::test]

@@ -1,0 +1,100 @@
+//! Item events leave the service: creating an item POSTs `item.created` to the configured
+//! webhook (a real local HTTP server here), once, with its idempotency key and trace context.
+
+// A failed unwrap in a test is a failed assertion, with the value in the message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use support::{TestApp, test_settings};
+
+type Received = Arc<Mutex<Vec<(HeaderMap, Value)>>>;
+
+async fn receiver() -> (Received, String) {
+    let received = Received::default();
+    let app =
+        axum::Router::new()
+            .route(
+                "/events",
+                post(
+                    |State(received): State<Received>,
+                     headers: HeaderMap,
+                     Json(body): Json<Value>| async move {
+                        received.lock().unwrap().push((headers, body));
+                    },
+                ),
+            )
+            .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (received, url)
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn creating_an_item_announces_it_once(pool: PgPool) {
+    let (received, url) = receiver().await;
+    let mut settings = test_settings();
+    settings.webhook.url = url;
+    let app = TestApp::spawn_with(settings, adapter_postgres::PostgresPools::single(pool)).await;
+    let tenant: Value = app
+        .client
+        .post(app.url("/api/v1/tenants"))
+        .json(&json!({"name": "acme"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = format!("/api/v1/tenants/{}/items", tenant["id"].as_str().unwrap());
+    let post = || {
+        app.client
+            .post(app.url(&items))
+            .header("idempotency-key", "once")
+            .json(&json!({"name": "lamp"}))
+            .send()
+    };
+    let created = post().await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let item: Value = created.json().await.unwrap();
+    assert_eq!(
+        post().await.unwrap().status(),
+        StatusCode::CREATED,
+        "a retried request"
+    );
+
+    for _ in 0..100 {
+        if !received.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "announced once, not once per retry");
+    let (headers, event) = &received[0];
+    assert_eq!(event["type"], "item.created");
+    assert_eq!(event["data"]["id"], item["id"]);
+    assert_eq!(
+        headers["idempotency-key"],
+        format!("item.created:{}", item["id"].as_str().unwrap()).as_str()
+    );
+    let traceparent = headers["traceparent"].to_str().unwrap();
+    assert_eq!(
+        traceparent.split('-').count(),
+        4,
+        "W3C trace context: {traceparent}"
+    );
+    app.stop().await.unwrap();
+}
