@@ -17,4 +17,4 @@ mod router;
 {% endif %}
 pub use openapi::openapi_document;
 pub use problem::{ApiError, FieldError, Problem};
-pub use router::{AppState, HttpSettings, router};
+pub use router::{AppState, HttpSettings, MetricsEndpoint, router};

@@ -1,7 +1,8 @@
 //! The composition of the HTTP side: routes, shared state and the middleware stack.
 //!
 //! Read the stack top to bottom as the path of a request: it gets a request id, enters a
-//! tracing span named by its route, then every error below is rendered as problem+json, excess
+//! tracing span named by its route, is counted and timed, then every error below is rendered
+//! as problem+json, excess
 //! load is shed, panics become 500s, the body is size-limited and the handler is time-limited.
 
 use std::sync::Arc;
@@ -70,11 +71,23 @@ pub struct AppState {
     pub settings: Arc<HttpSettings>,
     /// Readiness probes, one per dependency.
     pub probes: Arc<[Arc<dyn DependencyProbe>]>,
+    /// The metrics exposition, and gauges to refresh just before each scrape.
+    pub metrics: MetricsEndpoint,
 {% if example %}    /// The example resource's use cases.
     pub items: ItemService,
     /// The use cases of the tenants that own the items.
     pub tenants: TenantService,
 {% endif %}}
+
+/// What `GET /metrics` serves: the process's metrics, after running `collectors` (which set
+/// gauges that are cheaper to read on demand, like connection-pool sizes).
+#[derive(Clone)]
+pub struct MetricsEndpoint {
+    /// The exposition.
+    pub metrics: telemetry::Metrics,
+    /// Run before every scrape.
+    pub collectors: Arc<[Arc<dyn Fn() + Send + Sync>]>,
+}
 
 /// The whole HTTP application: `/health/*`, `/api/v1/*`, `/docs`, with the middleware stack.
 pub fn router(state: AppState) -> Router {
@@ -82,6 +95,7 @@ pub fn router(state: AppState) -> Router {
     let settings = Arc::clone(&state.settings);
     let in_flight = Arc::new(Semaphore::new(settings.max_in_flight));
     routes
+        .route("/metrics", axum::routing::get(scrape))
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", api))
         .fallback(unknown_route)
         .layer(
@@ -93,6 +107,7 @@ pub fn router(state: AppState) -> Router {
                         .make_span_with(telemetry::http::RequestSpan::new(REQUEST_ID))
                         .on_response(telemetry::http::RequestSpan::new(REQUEST_ID)),
                 )
+                .layer(middleware::from_fn(record_metrics))
                 .layer(middleware::from_fn(render_problems))
                 .layer(middleware::from_fn_with_state(in_flight, shed_load))
                 .layer(CatchPanicLayer::new())
@@ -129,6 +144,46 @@ async fn shed_load(
         return response;
     };
     next.run(request).await
+}
+
+/// `GET /metrics`, in the Prometheus text format.
+async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
+    for collect in state.metrics.collectors.iter() {
+        collect();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.metrics.render(),
+    )
+}
+
+/// Request count, duration and concurrency by route, method and status class (OTel's
+/// `http.server.request.duration` and `http.server.active_requests`). Labelled by the matched
+/// route, never the raw path, so ids do not explode the number of series.
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let active =
+        metrics::gauge!("http_server_active_requests", "http_request_method" => method.clone());
+    active.increment(1.0);
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    active.decrement(1.0);
+    let status_class = format!("{}xx", response.status().as_u16() / 100);
+    metrics::histogram!(
+        "http_server_request_duration_seconds",
+        "http_request_method" => method,
+        "http_route" => route,
+        "http_response_status_class" => status_class,
+    )
+    .record(started.elapsed().as_secs_f64());
+    response
 }
 
 async fn unknown_route() -> Problem {

@@ -68,10 +68,14 @@ impl MemoryItemCache {
 #[async_trait]
 impl ItemCache for MemoryItemCache {
     async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Option<Item>, CacheError> {
-        Ok(match self.entries.get(&(tenant_id, id)).await {
+        let found = match self.entries.get(&(tenant_id, id)).await {
             Some(Entry::Present(item)) => Some(item),
             Some(Entry::Deleted(_)) | None => None,
-        })
+        };
+        let outcome = if found.is_some() { "hit" } else { "miss" };
+        metrics::counter!("cache_requests_total", "cache" => "items", "backend" => "memory", "result" => outcome)
+            .increment(1);
+        Ok(found)
     }
 
     async fn put(&self, item: &Item) -> Result<(), CacheError> {

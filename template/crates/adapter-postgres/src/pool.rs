@@ -84,6 +84,24 @@ impl PostgresPools {
         self.replica.as_ref().unwrap_or(&self.primary)
     }
 
+    /// Sets the connection-pool gauges (OTel's `db.client.connections.*`), for `/metrics`.
+    pub fn record_metrics(&self) {
+        let pools = std::iter::once(("primary", &self.primary))
+            .chain(self.replica.iter().map(|replica| ("replica", replica)));
+        for (name, pool) in pools {
+            let (size, idle) = (
+                pool.size(),
+                u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            );
+            metrics::gauge!("db_client_connections_usage", "pool" => name, "state" => "idle")
+                .set(f64::from(idle));
+            metrics::gauge!("db_client_connections_usage", "pool" => name, "state" => "used")
+                .set(f64::from(size.saturating_sub(idle)));
+            metrics::gauge!("db_client_connections_max", "pool" => name)
+                .set(f64::from(pool.options().get_max_connections()));
+        }
+    }
+
     /// Closes every pool, waiting for checked-out connections to come back.
     pub async fn close(&self) {
         self.primary.close().await;

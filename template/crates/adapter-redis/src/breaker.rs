@@ -88,6 +88,15 @@ impl Breaker {
     }
 
     fn note(&self, rejected: bool) {
+        metrics::gauge!("circuit_breaker_open", "breaker" => "redis").set(if rejected {
+            1.0
+        } else {
+            0.0
+        });
+        if rejected {
+            metrics::counter!("circuit_breaker_rejections_total", "breaker" => "redis")
+                .increment(1);
+        }
         if self.rejecting.swap(rejected, Ordering::Relaxed) != rejected {
             if rejected {
                 tracing::warn!("redis circuit breaker open: the cache is bypassed");

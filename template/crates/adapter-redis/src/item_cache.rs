@@ -3,7 +3,7 @@
 //! so a change of the cached shape only needs `v2`. Writes go through a Lua script that keeps
 //! the entry only if it is newer than what is there, atomically in Redis.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -130,21 +130,7 @@ impl RedisItemCache {
         (self.ttl.as_secs_f64() * 1000.0 * spread).max(1.0) as u64
     }
 
-    async fn store(&self, key: String, version: i64, payload: String) -> Result<(), CacheError> {
-        let mut connection = self.connection.manager();
-        let mut invocation = self.script.key(key);
-        invocation.arg(version).arg(payload).arg(self.ttl_ms());
-        self.breaker
-            .call(async move { invocation.invoke_async::<i64>(&mut connection).await })
-            .await
-            .map(|_stored| ())
-    }
-}
-
-#[async_trait]
-impl ItemCache for RedisItemCache {
-    #[instrument(skip(self), fields(db.system.name = "redis"), err(level = "debug"))]
-    async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Option<Item>, CacheError> {
+    async fn read(&self, tenant_id: TenantId, id: ItemId) -> Result<Option<Item>, CacheError> {
         let mut connection = self.connection.manager();
         let key = self.key(tenant_id, id);
         let entry: Option<String> = self
@@ -163,6 +149,35 @@ impl ItemCache for RedisItemCache {
         }
         let cached: CachedItem = serde_json::from_str(payload).context("unreadable cache entry")?;
         Ok(Some(Item::try_from(cached).context("invalid cached item")?))
+    }
+
+    async fn store(&self, key: String, version: i64, payload: String) -> Result<(), CacheError> {
+        let mut connection = self.connection.manager();
+        let mut invocation = self.script.key(key);
+        invocation.arg(version).arg(payload).arg(self.ttl_ms());
+        self.breaker
+            .call(async move { invocation.invoke_async::<i64>(&mut connection).await })
+            .await
+            .map(|_stored| ())
+    }
+}
+
+#[async_trait]
+impl ItemCache for RedisItemCache {
+    #[instrument(skip(self), fields(db.system.name = "redis"), err(level = "debug"))]
+    async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Option<Item>, CacheError> {
+        let started = Instant::now();
+        let result = self.read(tenant_id, id).await;
+        let outcome = match &result {
+            Ok(Some(_)) => "hit",
+            Ok(None) => "miss",
+            Err(_) => "error",
+        };
+        metrics::counter!("cache_requests_total", "cache" => "items", "backend" => "redis", "result" => outcome)
+            .increment(1);
+        metrics::histogram!("cache_operation_duration_seconds", "cache" => "items", "backend" => "redis", "operation" => "get")
+            .record(started.elapsed().as_secs_f64());
+        result
     }
 
     #[instrument(skip_all, fields(db.system.name = "redis", item.id = %item.id), err(level = "debug"))]

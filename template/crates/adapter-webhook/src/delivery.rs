@@ -148,6 +148,7 @@ impl Worker {
         async {
             let outcome = self.attempts(&delivery).await;
             Span::current().record("outcome", outcome);
+            metrics::counter!("webhook_deliveries_total", "outcome" => outcome).increment(1);
         }
         .instrument(span)
         .await;
@@ -157,7 +158,14 @@ impl Worker {
         let counts = |failure: &Failure| matches!(failure, Failure::Transient(_));
         for attempt in 1..=self.settings.max_attempts {
             Span::current().record("attempts", attempt);
-            match self.breaker.call_with(counts, self.send(delivery)).await {
+            let result = self.breaker.call_with(counts, self.send(delivery)).await;
+            let rejected = matches!(result, Err(recloser::Error::Rejected));
+            metrics::gauge!("circuit_breaker_open", "breaker" => "webhook").set(if rejected {
+                1.0
+            } else {
+                0.0
+            });
+            match result {
                 Ok(()) => return "delivered",
                 Err(recloser::Error::Rejected) => {
                     tracing::warn!("webhook receiver circuit open; delivery dropped");

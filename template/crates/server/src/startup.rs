@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapter_http::{AppState, router};
+use adapter_http::{AppState, MetricsEndpoint, router};
 {% if example %}use adapter_memory::MemoryItemCache;
 {% endif %}use adapter_postgres::{Migrations, PostgresPools, PostgresProbe};
 {% if example %}use adapter_postgres::{PostgresItemRepository, PostgresTenantRepository};
@@ -21,7 +21,8 @@ use anyhow::Context;
 use domain::health::DependencyProbe;
 {% if example %}use domain::items::{ItemCache, ItemService};
 use domain::tenants::TenantService;
-{% endif %}use tokio::net::TcpListener;
+{% endif %}use telemetry::Metrics;
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 {% if example %}use crate::config::CacheBackend;
@@ -88,9 +89,17 @@ impl Application {
             Arc::new(PostgresProbe::new(pools.primary.clone())),
             Arc::new(redis_probe),
         ];
+        let pool_gauges = pools.clone();
+        let metrics = MetricsEndpoint {
+            metrics: Metrics::global(SERVICE_NAME, env!("CARGO_PKG_VERSION")),
+            collectors: Arc::new([
+                Arc::new(move || pool_gauges.record_metrics()) as Arc<dyn Fn() + Send + Sync>
+            ]),
+        };
         let state = AppState {
             settings: Arc::new(settings.http.clone()),
             probes: probes.into(),
+            metrics,
 {% if example %}            items: ItemService::new(
                 Arc::new(PostgresItemRepository::new(&pools)),
                 item_cache,

@@ -158,6 +158,11 @@ async fn when_redis_goes_away_requests_succeed_and_the_breaker_opens_then_closes
     let (location, key) = item(&app, &prefix, "lamp").await;
     assert_eq!(name_of(&app, &location).await, "lamp");
 
+    let errors = r#"cache_requests_total{backend="redis",cache="items",result="error"}"#;
+    let hits = r#"cache_requests_total{backend="redis",cache="items",result="hit"}"#;
+    let breaker = r#"circuit_breaker_open{breaker="redis"}"#;
+    let errors_before = app.metric(errors).await;
+
     proxy.cut();
     for _ in 0..12 {
         assert_eq!(
@@ -166,6 +171,13 @@ async fn when_redis_goes_away_requests_succeed_and_the_breaker_opens_then_closes
             "PostgreSQL answers while Redis is away"
         );
     }
+    assert_eq!(app.metric(breaker).await, 1.0, "the breaker is open");
+    let failed = app.metric(errors).await - errors_before;
+    assert!(
+        failed >= 12.0,
+        "every read during the outage skipped the cache: {failed}"
+    );
+    eprintln!("redis outage: {failed} cache reads failed or were rejected, breaker open");
     let report = readiness(&app).await;
     assert_eq!(report["status"], "degraded", "{report}");
     let error = report["checks"]["redis"]["error"].as_str().unwrap();
@@ -182,13 +194,17 @@ async fn when_redis_goes_away_requests_succeed_and_the_breaker_opens_then_closes
         }
     }
     assert!(closed, "the breaker closes once Redis answers again");
+    assert_eq!(app.metric(breaker).await, 0.0, "the breaker is closed");
     assert_eq!(name_of(&app, &location).await, "lamp");
+    let hits_before = app.metric(hits).await;
     tamper(&key, "lamp", "from the cache again").await;
     assert_eq!(
         name_of(&app, &location).await,
         "from the cache again",
         "hits resume"
     );
+    assert!(app.metric(hits).await >= hits_before + 1.0);
+    eprintln!("after recovery: cache hits {}", app.metric(hits).await);
     app.stop().await.unwrap();
 }
 

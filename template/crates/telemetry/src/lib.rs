@@ -1,12 +1,15 @@
-//! Telemetry, set up once by the binary: structured logs, OpenTelemetry traces and the span
-//! every HTTP request runs in.
+//! Telemetry, set up once by the binary: structured logs, OpenTelemetry traces, Prometheus
+//! metrics and the span every HTTP request runs in.
 //!
 //! Nothing else installs a subscriber or touches the OpenTelemetry globals. Without an OTLP
 //! endpoint no span leaves the process, but spans still carry trace ids, so logs and error
 //! responses can quote them.
 
+mod exposition;
 pub mod http;
 mod setup;
+
+pub use exposition::Metrics;
 
 pub use setup::{
     LogFormat, ServiceIdentity, TelemetryError, TelemetryGuard, TelemetrySettings, init,

@@ -74,6 +74,10 @@ impl TestRouter {
         let state = AppState {
             settings: Arc::new(settings()),
             probes: probes.into(),
+            metrics: adapter_http::MetricsEndpoint {
+                metrics: telemetry::Metrics::global("test", "0"),
+                collectors: Arc::new([]),
+            },
 {% if example %}            items: domain::items::ItemService::new(
                 Arc::new(domain::items::InMemoryItemRepository::default()),
                 Arc::new(domain::items::InMemoryItemCache::default()),

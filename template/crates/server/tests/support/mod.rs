@@ -103,11 +103,38 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
+    /// The value of one series on `/metrics` (`name{label="value",...}`, labels in any order),
+    /// or 0 when it is absent.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let wanted = parse_series(series);
+        let body = self.get("/metrics").await.text().await.unwrap();
+        body.lines()
+            .filter(|line| !line.starts_with('#'))
+            .find_map(|line| {
+                let (series, value) = line.rsplit_once(' ')?;
+                (parse_series(series) == wanted).then(|| value.parse().ok())?
+            })
+            .unwrap_or(0.0)
+    }
+
     /// Sends the shutdown signal and waits for the drain to finish.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         let _ = self.stop.take().unwrap().send(());
         self.task.take().unwrap().await.unwrap()
     }
+}
+
+/// A series' name and its labels, sorted, so label order does not matter.
+fn parse_series(series: &str) -> (String, Vec<String>) {
+    let (name, labels) = series.split_once('{').unwrap_or((series, ""));
+    let mut labels: Vec<String> = labels
+        .trim_end_matches('}')
+        .split(',')
+        .filter(|label| !label.is_empty())
+        .map(str::to_owned)
+        .collect();
+    labels.sort();
+    (name.to_owned(), labels)
 }
 
 /// Forwards a local port to a target; `cut` drops every connection and refuses new ones,
