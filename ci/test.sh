@@ -81,6 +81,7 @@ note_for() {
 step tools cargo-generate bash "$repo/ci/install-cargo-generate.sh" || { echo "cannot install cargo-generate"; exit 1; }
 step tools sqlx-cli bash "$repo/ci/install-sqlx-cli.sh" || { echo "cannot install sqlx-cli"; exit 1; }
 step tools python-tools bash "$repo/ci/install-python-tools.sh" || { echo "cannot install the Python linters"; exit 1; }
+step tools system-tools bash "$repo/ci/install-system-tools.sh" || { echo "cannot install shellcheck or cargo-deny"; exit 1; }
 python_tools=$(bash "$repo/ci/install-python-tools.sh")
 step tools services bash "$repo/ci/services.sh" || {
     printf '%s\n' "${rows[@]}"
@@ -112,9 +113,46 @@ openapi_document_valid() {
     "$python_tools/openapi-spec-validator" docs/openapi.json
 }
 
+# Delivery files, checked offline: there is no container engine to build or run them here.
+hadolint_clean() {
+    "$python_tools/hadolint" Dockerfile
+}
+
+manifests_valid() {
+    local overlay
+    for overlay in deploy/kubernetes/overlays/*/; do
+        echo "== $overlay"
+        kubectl kustomize "$overlay" | "$python_tools/kubernetes-validate" --strict - || return 1
+    done
+}
+
+checkov_clean() {
+    local rendered overlay
+    rendered=$(mktemp -d)
+    for overlay in deploy/kubernetes/overlays/*/; do
+        kubectl kustomize "$overlay" >"$rendered/$(basename "$overlay").yaml" || return 1
+    done
+    cp Dockerfile "$rendered/"
+    BC_SKIP_MAPPING=TRUE "$python_tools/checkov" --quiet --compact \
+        --framework kubernetes dockerfile -d "$rendered"
+}
+
+workflows_clean() {
+    "$python_tools/actionlint" .github/workflows/*.yml &&
+        "$python_tools/zizmor" --offline .github/workflows/
+}
+
+# The release binary run as the Dockerfile runs it (uid 65532, read-only working directory,
+# configuration from the environment only), stopped with SIGTERM under load.
+release_drain() {
+    cargo build --release --locked --bin "$1" &&
+        python3 "$repo/tests/drain.py" "$CARGO_TARGET_DIR/release/$1"
+}
+
 no_unrendered_liquid() {
-    # `{{` or `{%` left in any file means a placeholder or tag was not rendered.
-    if grep -rIn --exclude-dir=.git --exclude-dir=target -E '\{\{|\{%' .; then
+    # `{{` or `{%` left in any file means a placeholder or tag was not rendered. GitHub
+    # Actions expressions (`${{ ... }}`) are meant to stay.
+    if grep -rIn --exclude-dir=.git --exclude-dir=target -E '(^|[^$])\{\{|\{%' .; then
         return 1
     fi
     echo "no Liquid left in $(find . -type f -not -path './.git/*' | wc -l) files"
@@ -140,9 +178,17 @@ for variant in "${order[@]}"; do
         step "$variant" clippy cargo clippy --all-targets --locked -- -D warnings
         step "$variant" sqlx-offline sqlx_offline_data_current "$variant"
         step "$variant" openapi openapi_document_valid
+        step "$variant" hadolint hadolint_clean
+        step "$variant" kubernetes manifests_valid
+        step "$variant" checkov checkov_clean
+        step "$variant" workflows workflows_clean
+        step "$variant" cargo-deny cargo deny --locked --offline check bans licenses sources
         step "$variant" test cargo test --locked --no-fail-fast
+        if [[ $variant == default ]]; then
+            step "$variant" release-drain release_drain "$project"
+        fi
     else
-        for skipped in clippy sqlx-offline openapi test; do
+        for skipped in clippy sqlx-offline openapi hadolint kubernetes checkov workflows cargo-deny test release-drain; do
             record "$variant" "$skipped" SKIP 0 "build failed"
         done
     fi

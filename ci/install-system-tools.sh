@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the non-Python tools the harness needs, pinned where the registry allows:
+# shellcheck (Debian; actionlint runs it on workflow scripts) and cargo-deny (crates.io).
+set -euo pipefail
+
+if ! command -v shellcheck >/dev/null; then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+        echo "installing shellcheck (Debian)"
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null
+    else
+        echo "shellcheck is missing: install it (apt-get install shellcheck) so actionlint checks run: blocks" >&2
+        exit 1
+    fi
+fi
+shellcheck --version | sed -n 2p
+
+version=0.20.2
+root=${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}
+if ! installed=$(cargo deny --version 2>/dev/null) || [[ "$installed" != *" $version"* ]]; then
+    echo "installing cargo-deny $version into $root (a few minutes, once)"
+    cargo install --quiet --locked cargo-deny --version "$version" --root "$root"
+fi
+cargo deny --version
