@@ -74,6 +74,12 @@ note_for() {
             awk '/^test result:/ {p += $4; f += $6} END {printf "%d tests passed, %d failed", p, f}' "$2" ;;
         build)
             echo "0 warnings" ;;
+        release-drain)
+            grep -m1 '^requests ok' "$2" ;;
+        checkov)
+            awk '/^Passed checks/ {gsub(",", ""); p += $3; f += $6; s += $9} END {printf "%d passed, %d failed, %d skipped (justified in the manifests)", p, f, s}' "$2" ;;
+        hadolint | workflows | kubernetes | cargo-deny)
+            echo "0 findings" ;;
     esac
 }
 
