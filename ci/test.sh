@@ -76,6 +76,8 @@ note_for() {
             echo "0 warnings" ;;
         release-drain)
             grep -m1 '^requests ok' "$2" ;;
+        todo)
+            grep -m1 'items:' "$2" ;;
         checkov)
             awk '/^Passed checks/ {gsub(",", ""); p += $3; f += $6; s += $9} END {printf "%d passed, %d failed, %d skipped (justified in the manifests)", p, f, s}' "$2" ;;
         hadolint | workflows | kubernetes | cargo-deny)
@@ -190,16 +192,20 @@ for variant in "${order[@]}"; do
         step "$variant" workflows workflows_clean
         step "$variant" cargo-deny cargo deny --locked --offline check bans licenses sources
         step "$variant" test cargo test --locked --no-fail-fast
+        step "$variant" todo python3 "$repo/tests/todo_check.py" . "$logs/todo-ids-$variant.tsv"
         if [[ $variant == default ]]; then
             step "$variant" release-drain release_drain "$project"
         fi
     else
-        for skipped in clippy sqlx-offline openapi hadolint kubernetes checkov workflows cargo-deny test release-drain; do
+        for skipped in clippy sqlx-offline openapi hadolint kubernetes checkov workflows cargo-deny test todo release-drain; do
             record "$variant" "$skipped" SKIP 0 "build failed"
         done
     fi
     cd "$repo" || exit 1
 done
+
+# TODO IDs mean the same item in every variant.
+step all todo-ids bash -c "python3 '$repo/tests/todo_stable.py' '$logs'/todo-ids-*.tsv"
 
 total=$(( $(date +%s) - started_all ))
 echo
