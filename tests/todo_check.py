@@ -30,6 +30,8 @@ problems, seen, checked = [], {}, 0
 for mark, ident, body in items:
     body = " ".join(body.split())
     title = re.match(r"(\[[^\]]+\] )?[^.]*", body).group(0).strip()
+    if not title.startswith("["):
+        problems.append(f"{ident}: no [tag] naming what the item is about")
     if ident in seen:
         problems.append(f"{ident}: duplicate ID")
     seen[ident] = title

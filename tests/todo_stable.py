@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """IDs in TODO_backend-architect.md mean the same thing in every variant: an ID present in
-two variants carries the same title in both. Usage: todo_stable.py <ids file>..."""
+two variants carries the same [tag] in both. Usage: todo_stable.py <ids file>..."""
 
 import sys
 
@@ -8,8 +8,12 @@ titles, problems = {}, []
 for path in sys.argv[1:]:
     for line in open(path, encoding="utf-8"):
         ident, title = line.rstrip("\n").split("\t", 1)
-        # The component tag is part of the identity; the wording after it may differ.
-        tag = title.split("]")[0] if title.startswith("[") else title
+        # The [tag] names what the item is about: its identity. The wording after it may
+        # differ between variants (done in one, a first step in another).
+        if not title.startswith("["):
+            problems.append(f"{ident} in {path}: no [tag] naming what the item is about")
+            continue
+        tag = title.split("]")[0] + "]"
         if ident in titles and titles[ident][1] != tag:
             problems.append(f"{ident}: '{titles[ident][1]}' in {titles[ident][0]}, '{tag}' in {path}")
         titles.setdefault(ident, (path, tag))
