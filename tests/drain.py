@@ -54,6 +54,10 @@ env = {
     "APP__HTTP__PROBE_TIMEOUT_MS": "800",
     "APP__HTTP__SHUTDOWN_TIMEOUT_MS": "5000",
     "APP__HTTP__CURSOR_SECRET": "drain-test-cursor-secret-0123456789abcdef",
+    # No config files here, so auth stays in its default HS256 mode: production refuses the
+    # development secret and key, as it must.
+    "APP__AUTH__HS256_SECRET": "drain-test-jwt-secret-0123456789abcdefghij",
+    "APP__DATABASE__ENCRYPTION_KEYS": "drain:ZHJhaW4tdGVzdC1rZXktMzItYnl0ZXMtbG9uZyEhISE=",
     "APP__DATABASE__URL": DATABASE,
     "APP__DATABASE__CREATE_DATABASE": "true",
     "APP__DATABASE__MIGRATE_ON_START": "true",

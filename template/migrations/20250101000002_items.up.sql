@@ -4,14 +4,20 @@ CREATE TABLE items (
     id          uuid        PRIMARY KEY,
     tenant_id   uuid        NOT NULL REFERENCES tenants (id) ON DELETE RESTRICT,
     name        text        NOT NULL CHECK (char_length(name) BETWEEN 1 AND 100),
-    description text        CHECK (description IS NULL OR char_length(description) <= 1000),
+    -- The description is sensitive: stored sealed (AES-256-GCM: nonce, ciphertext, tag) with
+    -- the id of the key that sealed it, so keys can rotate. Both or neither; the length bound
+    -- is the domain's 1000 characters of up to 4 bytes each, plus 12 + 16 bytes of overhead.
+    description_ciphertext bytea CHECK (octet_length(description_ciphertext) <= 4028),
+    description_key_id     text  CHECK (char_length(description_key_id) BETWEEN 1 AND 64),
     status      text        NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'archived')),
     -- Optimistic locking: every update increments it; clients send it back in If-Match.
     version     bigint      NOT NULL DEFAULT 1 CHECK (version >= 1),
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
     -- Names are unique per tenant; this index also serves `sort=name` lists.
-    CONSTRAINT items_tenant_name_key UNIQUE (tenant_id, name)
+    CONSTRAINT items_tenant_name_key UNIQUE (tenant_id, name),
+    CONSTRAINT items_description_sealed_with_a_key
+        CHECK ((description_ciphertext IS NULL) = (description_key_id IS NULL))
 );
 
 -- Serves `sort=createdAt` (both directions) with keyset pagination on (created_at, id).

@@ -5,16 +5,22 @@
 //! problem (`problem.rs`). This crate must not import sqlx or redis: it only knows the domain's
 //! use cases and ports.
 
+mod access;
+pub mod auth;
 pub mod conditional;
 pub mod cursor;
 pub mod extract;
 mod health;
 {% if example %}mod items;
-{% endif %}mod openapi;
+{% endif %}mod me;
+mod openapi;
 mod problem;
+pub mod rate_limit;
 mod router;
+pub mod security;
 {% if example %}mod tenants;
 {% endif %}
+pub use access::AccessGuard;
 pub use openapi::openapi_document;
 pub use problem::{ApiError, FieldError, Problem};
 pub use router::{AppState, HttpSettings, MetricsEndpoint, router};

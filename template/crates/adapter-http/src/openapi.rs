@@ -2,13 +2,15 @@
 //! the code. Served at `/api/v1/openapi.json`, browsable at `/docs` (assets bundled in the
 //! binary: no CDN), and committed as `docs/openapi.json` (a test keeps the copy current).
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr, Response, SecurityRequirement};
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::health;
 use crate::problem::{FieldError, Problem};
 use crate::router::AppState;
+use crate::{health, me};
 {% if example %}use crate::{items, tenants};
 {% endif %}
 #[derive(OpenApi)]
@@ -16,6 +18,7 @@ use crate::router::AppState;
     info(title = "{{project-name}}", description = "{{description}}"),
     tags(
         (name = "health", description = "Liveness and readiness for orchestrators"),
+        (name = "auth", description = "The authenticated caller"),
 {% if example %}        (name = "tenants", description = "Owners of the example items"),
         (name = "items", description = "The example resource: copy its pattern, then delete it"),
 {% endif %}    ),
@@ -32,10 +35,89 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(document)
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
-{% if example %}        .nest("/api/v1", tenants::routes().merge(items::routes()))
+{% if example %}        .nest(
+            "/api/v1",
+            me::routes().merge(tenants::routes()).merge(items::routes()),
+        )
+{% else %}        .nest("/api/v1", me::routes())
 {% endif %}}
+
+/// Declares the bearer-JWT scheme, and on every `/api/v1` operation the requirement and the
+/// 401/403/429 answers the access guard can give: added here, once, so no handler can forget.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, document: &mut utoipa::openapi::OpenApi) {
+        let components = document.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT from the identity provider (`token` mints one in development).",
+                    ))
+                    .build(),
+            ),
+        );
+        let problem = |description: &str| -> RefOr<Response> {
+            RefOr::T(
+                utoipa::openapi::ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        crate::problem::PROBLEM_JSON,
+                        utoipa::openapi::content::ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in document.paths.paths.iter_mut() {
+            if !path.starts_with("/api/v1/") {
+                continue;
+            }
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                operation.security = Some(vec![SecurityRequirement::new(
+                    "bearer",
+                    Vec::<String>::new(),
+                )]);
+                let responses = &mut operation.responses.responses;
+                for (status, description) in [
+                    ("401", "No valid bearer token (see WWW-Authenticate)"),
+                    ("403", "The token's roles do not grant this operation"),
+                    (
+                        "429",
+                        "Rate limit exceeded (see Retry-After and RateLimit-*)",
+                    ),
+                ] {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| problem(description));
+                }
+            }
+        }
+    }
+}
+
+/// The routes, and the document describing them with the security requirements applied.
+pub(crate) fn split() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut document) = routes().split_for_parts();
+    BearerAuth.modify(&mut document);
+    (router, document)
+}
 
 /// The OpenAPI document as the service serves it.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    routes().into_openapi()
+    split().1
 }

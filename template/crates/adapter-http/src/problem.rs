@@ -126,6 +126,11 @@ impl Problem {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Resource not found").with_detail(detail)
     }
 
+    /// 403: the caller is known but its roles do not grant what this operation needs.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden").with_detail(detail)
+    }
+
     /// 409: the request conflicts with the current state.
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", "Conflict").with_detail(detail)
@@ -220,6 +225,16 @@ impl From<Problem> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.0.to_response()
+    }
+}
+
+impl From<domain::auth::Forbidden> for ApiError {
+    fn from(error: domain::auth::Forbidden) -> Self {
+        Problem::forbidden(format!(
+            "Your roles do not grant the {} permission.",
+            error.permission
+        ))
+        .into()
     }
 }
 

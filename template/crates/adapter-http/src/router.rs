@@ -1,9 +1,11 @@
 //! The composition of the HTTP side: routes, shared state and the middleware stack.
 //!
-//! Read the stack top to bottom as the path of a request: it gets a request id, enters a
-//! tracing span named by its route, is counted and timed, then every error below is rendered
-//! as problem+json, excess
-//! load is shed, panics become 500s, the body is size-limited and the handler is time-limited.
+//! Read the stack top to bottom as the path of a request: it gets a request id, its credentials
+//! are marked sensitive (never logged), it enters a tracing span named by its route, its
+//! response gets the security headers, it is counted and timed, every error below is rendered
+//! as problem+json, CORS preflights are answered, the access guard authenticates and rate
+//! limits it (`access.rs`), excess load is shed, panics become 500s, the body is size-limited
+//! and the handler is time-limited.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,12 +24,15 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::access::{AccessGuard, guard};
 use crate::openapi;
 use crate::problem::{PROBLEM_JSON, Problem};
+use crate::security::{cors, security_headers};
 
 /// The header that carries the request id in and out.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -55,6 +60,8 @@ pub struct HttpSettings {
     /// Key that signs pagination cursors, so clients cannot forge or edit them. A secret:
     /// redacted when printed; production refuses the development default.
     pub cursor_secret: String,
+    /// Browser origins (`https://app.example.com`) allowed to call the API; empty: none.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl HttpSettings {
@@ -73,6 +80,8 @@ pub struct AppState {
     pub probes: Arc<[Arc<dyn DependencyProbe>]>,
     /// The metrics exposition, and gauges to refresh just before each scrape.
     pub metrics: MetricsEndpoint,
+    /// Authentication and rate limits, applied before any handler runs.
+    pub access: AccessGuard,
 {% if example %}    /// The example resource's use cases.
     pub items: ItemService,
     /// The use cases of the tenants that own the items.
@@ -91,9 +100,12 @@ pub struct MetricsEndpoint {
 
 /// The whole HTTP application: `/health/*`, `/api/v1/*`, `/docs`, with the middleware stack.
 pub fn router(state: AppState) -> Router {
-    let (routes, api) = openapi::routes().split_for_parts();
+    let (routes, api) = openapi::split();
     let settings = Arc::clone(&state.settings);
     let in_flight = Arc::new(Semaphore::new(settings.max_in_flight));
+    // The origins were checked when the configuration was loaded.
+    let cors = cors(&settings.cors_allowed_origins).ok().flatten();
+    let access = state.access.clone();
     routes
         .route("/metrics", axum::routing::get(scrape))
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", api))
@@ -102,13 +114,21 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(SetSensitiveHeadersLayer::new([
+                    header::AUTHORIZATION,
+                    header::COOKIE,
+                    header::SET_COOKIE,
+                ]))
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(telemetry::http::RequestSpan::new(REQUEST_ID))
                         .on_response(telemetry::http::RequestSpan::new(REQUEST_ID)),
                 )
+                .layer(middleware::from_fn(security_headers))
                 .layer(middleware::from_fn(record_metrics))
                 .layer(middleware::from_fn(render_problems))
+                .option_layer(cors)
+                .layer(middleware::from_fn_with_state(access, guard))
                 .layer(middleware::from_fn_with_state(in_flight, shed_load))
                 .layer(CatchPanicLayer::new())
                 .layer(DefaultBodyLimit::max(settings.body_limit_bytes))

@@ -1,6 +1,7 @@
 -- A page of a tenant's items, oldest first, after the cursor (created_at, id).
 -- Served by items_tenant_created_idx; the first page passes no cursor (NULLs).
-SELECT id, tenant_id, name, description, status, version, created_at, updated_at
+SELECT id, tenant_id, name, description_ciphertext, description_key_id, status, version,
+       created_at, updated_at
 FROM items
 WHERE tenant_id = $1
   AND ($2::text IS NULL OR status = $2)

@@ -2,6 +2,8 @@
 //! `Item` never derives a database trait, and a row that breaks a domain rule is reported as a
 //! corrupt row instead of being passed on. Every statement filters on the tenant, and every
 //! query is checked against the schema at compile time (`query_as!`, offline data in `.sqlx/`).
+//! The description is sensitive: it is sealed with the [`FieldCipher`] before it leaves this
+//! module and opened when a row comes back, so the database never holds it in clear.
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -17,6 +19,7 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use crate::PostgresPools;
+use crate::cipher::FieldCipher;
 use crate::errors::{is_foreign_key_violation, is_transient, is_unique_violation};
 
 /// How often a transaction that lost a race (deadlock, serialization failure) is run again.
@@ -27,57 +30,91 @@ const ATTEMPTS: u32 = 3;
 pub struct PostgresItemRepository {
     primary: PgPool,
     reader: PgPool,
+    cipher: FieldCipher,
 }
 
 impl PostgresItemRepository {
     /// A repository writing to the primary and reading lists from the replica when there is
     /// one. Single reads go to the primary: a client that just wrote must read its write.
     #[must_use]
-    pub fn new(pools: &PostgresPools) -> Self {
+    pub fn new(pools: &PostgresPools, cipher: FieldCipher) -> Self {
         Self {
             primary: pools.primary.clone(),
             reader: pools.reader().clone(),
+            cipher,
         }
     }
+}
+
+/// What binds a sealed description to its row: the tenant and the item id.
+fn sealing_context(tenant_id: Uuid, id: Uuid) -> [u8; 32] {
+    let mut context = [0_u8; 32];
+    context[..16].copy_from_slice(tenant_id.as_bytes());
+    context[16..].copy_from_slice(id.as_bytes());
+    context
+}
+
+/// A description sealed for a row: (ciphertext, key id), or (None, None) for no description.
+fn seal_description(
+    cipher: &FieldCipher,
+    tenant_id: TenantId,
+    id: ItemId,
+    description: Option<&ItemDescription>,
+) -> anyhow::Result<(Option<Vec<u8>>, Option<String>)> {
+    let Some(description) = description else {
+        return Ok((None, None));
+    };
+    let sealed = cipher.seal(
+        description.as_str(),
+        &sealing_context(tenant_id.as_uuid(), id.as_uuid()),
+    )?;
+    Ok((Some(sealed.bytes), Some(sealed.key_id)))
 }
 
 struct ItemRow {
     id: Uuid,
     tenant_id: Uuid,
     name: String,
-    description: Option<String>,
+    description_ciphertext: Option<Vec<u8>>,
+    description_key_id: Option<String>,
     status: String,
     version: i64,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
 }
 
-impl TryFrom<ItemRow> for Item {
-    type Error = anyhow::Error;
-
-    fn try_from(row: ItemRow) -> Result<Self, Self::Error> {
-        let id = row.id;
+impl ItemRow {
+    /// The domain's item, with its description opened. A row that breaks a domain rule or
+    /// does not decrypt is corrupt: an error, never passed on.
+    fn into_item(self, cipher: &FieldCipher) -> anyhow::Result<Item> {
+        let id = self.id;
         let corrupt = |field: &str| format!("corrupt {field} in item {id}");
+        let description = match (self.description_ciphertext, self.description_key_id) {
+            (Some(sealed), Some(key_id)) => {
+                let context = sealing_context(self.tenant_id, self.id);
+                let plain = cipher
+                    .open(&sealed, &key_id, &context)
+                    .with_context(|| corrupt("description"))?;
+                Some(ItemDescription::parse(&plain).with_context(|| corrupt("description"))?)
+            }
+            (None, None) => None,
+            _ => anyhow::bail!(corrupt("description key id")),
+        };
         Ok(Item {
-            id: ItemId::from(row.id),
-            tenant_id: TenantId::from(row.tenant_id),
-            name: ItemName::parse(&row.name).with_context(|| corrupt("name"))?,
-            description: row
-                .description
-                .as_deref()
-                .map(ItemDescription::parse)
-                .transpose()
-                .with_context(|| corrupt("description"))?,
-            status: ItemStatus::parse(&row.status).with_context(|| corrupt("status"))?,
-            version: row.version,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
+            id: ItemId::from(self.id),
+            tenant_id: TenantId::from(self.tenant_id),
+            name: ItemName::parse(&self.name).with_context(|| corrupt("name"))?,
+            description,
+            status: ItemStatus::parse(&self.status).with_context(|| corrupt("status"))?,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
         })
     }
 }
 
-fn to_items(rows: Vec<ItemRow>) -> anyhow::Result<Vec<Item>> {
-    rows.into_iter().map(Item::try_from).collect()
+fn to_items(rows: Vec<ItemRow>, cipher: &FieldCipher) -> anyhow::Result<Vec<Item>> {
+    rows.into_iter().map(|row| row.into_item(cipher)).collect()
 }
 
 /// A create's failure inside its transaction, before it is known whether to retry.
@@ -128,23 +165,35 @@ impl PostgresItemRepository {
             .map_err(failure)?
             .rows_affected();
             if claimed == 0 {
-                return replay(&mut transaction, item.tenant_id, idempotency).await;
+                return replay(&mut transaction, item.tenant_id, idempotency, &self.cipher).await;
             }
         }
+        let (ciphertext, key_id) = seal_description(
+            &self.cipher,
+            item.tenant_id,
+            item.id,
+            item.description.as_ref(),
+        )
+        .map_err(|error| CreateFailure::Final(error.into()))?;
         let row = sqlx::query_as!(
             ItemRow,
-            "INSERT INTO items (id, tenant_id, name, description) VALUES ($1, $2, $3, $4) \
-             RETURNING id, tenant_id, name, description, status, version, created_at, updated_at",
+            "INSERT INTO items (id, tenant_id, name, description_ciphertext, description_key_id) \
+             VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id, tenant_id, name, description_ciphertext, description_key_id, status, \
+                       version, created_at, updated_at",
             item.id.as_uuid(),
             item.tenant_id.as_uuid(),
             item.name.as_str(),
-            item.description.as_ref().map(ItemDescription::as_str),
+            ciphertext,
+            key_id,
         )
         .fetch_one(&mut *transaction)
         .await
         .map_err(failure)?;
         transaction.commit().await.map_err(failure)?;
-        let item = Item::try_from(row).map_err(|error| CreateFailure::Final(error.into()))?;
+        let item = row
+            .into_item(&self.cipher)
+            .map_err(|error| CreateFailure::Final(error.into()))?;
         Ok(CreatedItem {
             item,
             replayed: false,
@@ -158,6 +207,7 @@ async fn replay(
     transaction: &mut Transaction<'_, Postgres>,
     tenant_id: TenantId,
     idempotency: &Idempotency,
+    cipher: &FieldCipher,
 ) -> Result<CreatedItem, CreateFailure> {
     let unexpected =
         |error: anyhow::Error| CreateFailure::Final(CreateItemError::Unexpected(error));
@@ -178,7 +228,8 @@ async fn replay(
     }
     let row = sqlx::query_as!(
         ItemRow,
-        "SELECT id, tenant_id, name, description, status, version, created_at, updated_at \
+        "SELECT id, tenant_id, name, description_ciphertext, description_key_id, status, \
+                version, created_at, updated_at \
          FROM items WHERE id = $1",
         first.item_id,
     )
@@ -186,7 +237,7 @@ async fn replay(
     .await
     .context("reading the item of an idempotency key")
     .map_err(unexpected)?;
-    let item = Item::try_from(row).map_err(unexpected)?;
+    let item = row.into_item(cipher).map_err(unexpected)?;
     Ok(CreatedItem {
         item,
         replayed: true,
@@ -223,7 +274,8 @@ impl ItemRepository for PostgresItemRepository {
     async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Item, GetItemError> {
         let row = sqlx::query_as!(
             ItemRow,
-            "SELECT id, tenant_id, name, description, status, version, created_at, updated_at \
+            "SELECT id, tenant_id, name, description_ciphertext, description_key_id, status, \
+                version, created_at, updated_at \
              FROM items WHERE tenant_id = $1 AND id = $2",
             tenant_id.as_uuid(),
             id.as_uuid(),
@@ -232,7 +284,7 @@ impl ItemRepository for PostgresItemRepository {
         .await
         .context("reading an item")?;
         match row {
-            Some(row) => Ok(Item::try_from(row)?),
+            Some(row) => Ok(row.into_item(&self.cipher)?),
             None => Err(GetItemError::NotFound(id)),
         }
     }
@@ -315,7 +367,7 @@ impl ItemRepository for PostgresItemRepository {
             }
         }
         .context("listing items")?;
-        let mut items = to_items(rows)?;
+        let mut items = to_items(rows, &self.cipher)?;
         let next = if items.len() as i64 >= limit {
             items.pop();
             items.last().map(|item| ItemCursor::after(item, query.sort))
@@ -328,26 +380,34 @@ impl ItemRepository for PostgresItemRepository {
     #[instrument(skip_all, fields(db.system.name = "postgresql", item.id = %update.id), err(level = "debug"))]
     async fn update(&self, update: &UpdateItem) -> Result<Item, UpdateItemError> {
         let changes = &update.changes;
+        let (ciphertext, key_id) = seal_description(
+            &self.cipher,
+            update.tenant_id,
+            update.id,
+            changes
+                .description
+                .as_ref()
+                .and_then(|description| description.as_ref()),
+        )?;
         let row = sqlx::query_as!(
             ItemRow,
             "UPDATE items SET \
                  name = COALESCE($4, name), \
-                 description = CASE WHEN $5 THEN $6 ELSE description END, \
-                 status = COALESCE($7, status), \
+                 description_ciphertext = CASE WHEN $5 THEN $6 ELSE description_ciphertext END, \
+                 description_key_id = CASE WHEN $5 THEN $7 ELSE description_key_id END, \
+                 status = COALESCE($8, status), \
                  version = version + 1, \
                  updated_at = now() \
              WHERE tenant_id = $1 AND id = $2 AND version = $3 \
-             RETURNING id, tenant_id, name, description, status, version, created_at, updated_at",
+             RETURNING id, tenant_id, name, description_ciphertext, description_key_id, status, \
+                       version, created_at, updated_at",
             update.tenant_id.as_uuid(),
             update.id.as_uuid(),
             update.expected_version,
             changes.name.as_ref().map(ItemName::as_str),
             changes.description.is_some(),
-            changes
-                .description
-                .as_ref()
-                .and_then(|description| description.as_ref())
-                .map(ItemDescription::as_str),
+            ciphertext,
+            key_id,
             changes.status.map(ItemStatus::as_str),
         )
         .fetch_optional(&self.primary)
@@ -364,7 +424,7 @@ impl ItemRepository for PostgresItemRepository {
             }
         })?;
         if let Some(row) = row {
-            return Ok(Item::try_from(row)?);
+            return Ok(row.into_item(&self.cipher)?);
         }
         // Nothing matched: tell a missing item from a stale version.
         match self.current_version(update.tenant_id, update.id).await? {

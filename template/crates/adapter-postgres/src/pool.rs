@@ -34,6 +34,10 @@ pub struct PostgresSettings {
     pub create_database: bool,
     /// Apply pending migrations when `serve` starts (off in production, where a job runs them).
     pub migrate_on_start: bool,
+    /// Keys sealing sensitive columns: `id:base64key[,id:base64key...]`, 32 random bytes each
+    /// (`openssl rand -base64 32`). The first seals new values; all of them open old ones. A
+    /// secret: redacted when printed; production refuses the development key.
+    pub encryption_keys: String,
 }
 
 /// The pools the service uses: the primary, and a read replica when one is configured.

@@ -4,7 +4,9 @@
 // A failed unwrap in a test is a failed assertion, with the value in the message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use adapter_postgres::{PostgresItemRepository, PostgresPools, PostgresTenantRepository};
+use adapter_postgres::{
+    FieldCipher, PostgresItemRepository, PostgresPools, PostgresTenantRepository,
+};
 use domain::items::{
     CreateItemError, DeleteItemError, GetItemError, Idempotency, IdempotencyKey, ItemChanges,
     ItemCursor, ItemDescription, ItemId, ItemName, ItemRepository, ItemSort, ItemStatus, ListItems,
@@ -22,8 +24,15 @@ async fn tenant(pool: &PgPool, name: &str) -> TenantId {
         .id
 }
 
+const KEY_1: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const KEY_2: &str = "k2:HxweHRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE=";
+
+fn cipher() -> FieldCipher {
+    FieldCipher::from_config(KEY_1).unwrap()
+}
+
 fn repository(pool: &PgPool) -> PostgresItemRepository {
-    PostgresItemRepository::new(&PostgresPools::single(pool.clone()))
+    PostgresItemRepository::new(&PostgresPools::single(pool.clone()), cipher())
 }
 
 fn new_item(tenant_id: TenantId, name: &str) -> NewItem {
@@ -312,7 +321,7 @@ async fn reads_go_to_the_replica_and_writes_to_the_primary(pool: PgPool) {
         primary: pool.clone(),
         replica: Some(replica),
     };
-    let items = PostgresItemRepository::new(&pools);
+    let items = PostgresItemRepository::new(&pools, cipher());
     let created = items
         .create(&new_item(acme, "lamp"), None)
         .await
@@ -452,4 +461,73 @@ async fn seed(pool: &PgPool, tenant_id: TenantId, rows: i32) {
     .execute(pool)
     .await
     .unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_database_holds_no_plaintext_description_and_rotated_keys_still_read(pool: PgPool) {
+    let acme = tenant(&pool, "acme").await;
+    let secret = "the combination is 12-34-56";
+    let before_rotation = repository(&pool);
+    let old = before_rotation
+        .create(
+            &NewItem::new(
+                acme,
+                ItemName::parse("safe").unwrap(),
+                Some(ItemDescription::parse(secret).unwrap()),
+            ),
+            None,
+        )
+        .await
+        .unwrap()
+        .item;
+    // Every column of every row, as text, the way a dump or a stolen backup would show it.
+    let dump: Vec<String> = sqlx::query_scalar("SELECT items::text FROM items")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(dump.len(), 1);
+    assert!(!dump[0].contains("combination"), "{}", dump[0]);
+    let hex_secret: String = secret.bytes().map(|byte| format!("{byte:02x}")).collect();
+    assert!(
+        !dump[0].contains(&hex_secret),
+        "not even as bytea hex: {}",
+        dump[0]
+    );
+    let key_id: String = sqlx::query_scalar("SELECT description_key_id FROM items")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(key_id, "k1");
+
+    // Rotation: k2 seals new values, k1 still opens the old row.
+    let rotated = PostgresItemRepository::new(
+        &PostgresPools::single(pool.clone()),
+        FieldCipher::from_config(&format!("{KEY_2},{KEY_1}")).unwrap(),
+    );
+    assert_eq!(rotated.get(acme, old.id).await.unwrap(), old);
+    let newer = rotated
+        .create(&new_item(acme, "lamp"), None)
+        .await
+        .unwrap()
+        .item;
+    let key_id: String = sqlx::query_scalar("SELECT description_key_id FROM items WHERE id = $1")
+        .bind(newer.id.as_uuid())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(key_id, "k2");
+
+    // A ciphertext moved to another row does not decrypt there: the read fails loudly
+    // instead of showing one item's description on another.
+    sqlx::query(
+        "UPDATE items SET description_ciphertext = \
+         (SELECT description_ciphertext FROM items WHERE id = $1), description_key_id = 'k1' \
+         WHERE id = $2",
+    )
+    .bind(old.id.as_uuid())
+    .bind(newer.id.as_uuid())
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(rotated.get(acme, newer.id).await.is_err());
 }

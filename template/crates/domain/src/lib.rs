@@ -7,6 +7,8 @@
 //! because none of them is a dependency of this crate.
 #![warn(missing_docs)]
 
+pub mod audit;
+pub mod auth;
 pub mod cache;
 pub mod health;
 {% if example %}pub mod items;

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate up|down|status`, `config`, `healthcheck`.
+//! The command line: `serve`, `migrate up|down|status`, `config`, `healthcheck`, `token`.
 //!
 //! Each subcommand loads the configuration the same way, so `config` shows exactly what `serve`
 //! would use. Exit codes are meaningful: 0 success, 1 failure, 2 bad usage or configuration.
@@ -6,9 +6,11 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use adapter_http::auth::DevelopmentToken;
 use adapter_postgres::{Migrations, PostgresPools};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use domain::auth::Role;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -43,6 +45,29 @@ pub enum Command {
         #[arg(long, default_value_t = 2000)]
         timeout_ms: u64,
     },
+    /// Mint a development bearer token (HS256, the configured secret). Refused when
+    /// APP_ENV=production: production tokens come from the identity provider.
+    Token {
+        /// The tenant the token acts for (a UUID).
+        #[arg(long)]
+        tenant: uuid::Uuid,
+        /// A role to grant; repeat for several (viewer, editor, admin, platform-admin, operator).
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// The `sub` claim.
+        #[arg(long, default_value = "developer")]
+        subject: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl_secs: u64,
+    },
+}
+
+fn parse_role(name: &str) -> Result<Role, String> {
+    Role::parse(name).ok_or_else(|| {
+        let known: Vec<&str> = Role::ALL.iter().map(|role| role.as_str()).collect();
+        format!("unknown role {name:?}; known roles: {}", known.join(", "))
+    })
 }
 
 /// Migration actions.
@@ -63,6 +88,13 @@ pub enum MigrateAction {
 /// Runs a parsed command line to completion.
 pub fn run(cli: Cli) -> ExitCode {
     let sources = Sources::from_env();
+    if matches!(cli.command, Command::Token { .. }) && sources.environment == "production" {
+        eprintln!(
+            "{SERVICE_NAME}: refusing to mint a token with APP_ENV=production; \
+             production tokens come from the identity provider"
+        );
+        return ExitCode::from(2);
+    }
     let settings = match Settings::load(&sources) {
         Ok(settings) => settings,
         Err(error) => {
@@ -105,6 +137,22 @@ async fn dispatch(
         }
         Command::Healthcheck { timeout_ms } => {
             Ok(healthcheck(&settings, Duration::from_millis(timeout_ms)).await)
+        }
+        Command::Token {
+            tenant,
+            roles,
+            subject,
+            ttl_secs,
+        } => {
+            let token = DevelopmentToken {
+                subject,
+                tenant,
+                roles,
+                lifetime: Duration::from_secs(ttl_secs),
+            }
+            .mint(&settings.auth)?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

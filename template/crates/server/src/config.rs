@@ -2,12 +2,15 @@
 //!
 //! Layers, later wins: the `config/default.toml` compiled into the binary, the same file on
 //! disk, `config/<APP_ENV>.toml`, then environment variables `APP__<SECTION>__<KEY>`
-//! (`APP__DATABASE__URL`). Each adapter owns its section's type; this module only assembles
+//! (`APP__DATABASE__URL`), then files named by `APP__<SECTION>__<KEY>_FILE` (secrets mounted by
+//! Kubernetes or Docker: `APP__AUTH__HS256_SECRET_FILE=/run/secrets/jwt`). Each adapter owns its section's type; this module only assembles
 //! them and checks what no single section can check alone.
 
 use std::path::{Path, PathBuf};
 
 use adapter_http::HttpSettings;
+use adapter_http::auth::{AuthMode, AuthSettings};
+use adapter_http::rate_limit::RateLimitSettings;
 use adapter_memory::MemoryCacheSettings;
 use adapter_postgres::PostgresSettings;
 use adapter_redis::{RedisCacheSettings, RedisSettings};
@@ -25,6 +28,14 @@ const DEFAULTS: &str = include_str!("../../../config/default.toml");
 /// production, where anyone reading this repository could forge cursors with it.
 const DEVELOPMENT_CURSOR_SECRET: &str = "development-only-cursor-secret-change-me";
 
+/// The `auth.hs256_secret` shipped in `config/default.toml`, refused in production for the
+/// same reason: with it, anyone can mint an admin token.
+const DEVELOPMENT_JWT_SECRET: &str = "development-only-jwt-secret-change-me-0123456789";
+
+/// The `database.encryption_keys` shipped in `config/default.toml`: public, so refused in
+/// production (data sealed with it is as good as plaintext).
+const DEVELOPMENT_ENCRYPTION_KEYS: &str = "dev:ZGV2ZWxvcG1lbnQtb25seS1rZXktMzItYnl0ZXMhISE=";
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +52,10 @@ pub struct Settings {
     pub webhook: WebhookSettings,
     /// Logs and traces.
     pub telemetry: TelemetrySettings,
+    /// Bearer tokens, and who may read docs, metrics and health.
+    pub auth: AuthSettings,
+    /// Per-principal and per-IP request budgets.
+    pub rate_limit: RateLimitSettings,
 }
 
 /// Which cache backs the cache ports.
@@ -88,6 +103,9 @@ impl Sources {
 /// Why the configuration cannot be used. The message names the key and the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A `*_FILE` variable names a file that cannot be read.
+    #[error("invalid configuration: {0}")]
+    SecretFile(String),
     /// A value is missing, of the wrong type, or unknown.
     #[error("invalid configuration: {0}")]
     Load(#[from] Box<figment::Error>),
@@ -102,7 +120,7 @@ impl Settings {
     /// # Errors
     /// [`ConfigError`] naming the first key at fault.
     pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
-        let settings: Self = figment(sources).extract().map_err(Box::new)?;
+        let settings: Self = figment(sources)?.extract().map_err(Box::new)?;
         settings.validate(&sources.environment)?;
         Ok(settings)
     }
@@ -118,6 +136,18 @@ impl Settings {
         if self.http.cursor_secret.len() < 32 {
             return invalid("http.cursor_secret must be at least 32 characters".to_owned());
         }
+        self.validate_auth(environment)?;
+        if environment == "production"
+            && self.database.encryption_keys == DEVELOPMENT_ENCRYPTION_KEYS
+        {
+            return invalid(
+                "database.encryption_keys still has the development key; set \
+                 APP__DATABASE__ENCRYPTION_KEYS(_FILE)"
+                    .to_owned(),
+            );
+        }
+        adapter_postgres::FieldCipher::from_config(&self.database.encryption_keys)
+            .map_err(|error| ConfigError::Invalid(error.to_string()))?;
         let database = &self.database;
         if database.max_connections == 0 {
             return invalid("database.max_connections must be at least 1".to_owned());
@@ -169,6 +199,60 @@ impl Settings {
         Ok(())
     }
 
+    fn validate_auth(&self, environment: &str) -> Result<(), ConfigError> {
+        let invalid = |message: &str| Err(ConfigError::Invalid(message.to_owned()));
+        let auth = &self.auth;
+        match auth.mode {
+            AuthMode::Hs256 => {
+                if environment == "production" && auth.hs256_secret == DEVELOPMENT_JWT_SECRET {
+                    return invalid(
+                        "auth.hs256_secret still has the development value; set \
+                         APP__AUTH__HS256_SECRET(_FILE) or use auth.mode = \"jwks\"",
+                    );
+                }
+                if auth.hs256_secret.len() < 32 {
+                    return invalid("auth.hs256_secret must be at least 32 characters");
+                }
+            }
+            AuthMode::Jwks => {
+                if !auth.jwks_url.starts_with("https://") && !auth.jwks_url.starts_with("http://") {
+                    return invalid("auth.jwks_url must be an http(s) URL in mode jwks");
+                }
+                if auth.algorithms.is_empty()
+                    || auth
+                        .algorithms
+                        .iter()
+                        .any(|algorithm| format!("{algorithm:?}").starts_with("HS"))
+                {
+                    return invalid(
+                        "auth.algorithms must list asymmetric algorithms (RS256, ES256...) in \
+                         mode jwks; HMAC there would let a public key sign tokens",
+                    );
+                }
+            }
+        }
+        if auth.issuer.is_empty() || auth.audience.is_empty() {
+            return invalid("auth.issuer and auth.audience must be set");
+        }
+        if auth.tenant_claim.is_empty() || auth.roles_claim.is_empty() {
+            return invalid("auth.tenant_claim and auth.roles_claim must be set");
+        }
+        let limits = &self.rate_limit;
+        if [
+            limits.per_principal_per_second,
+            limits.per_principal_burst,
+            limits.per_ip_per_second,
+            limits.per_ip_burst,
+        ]
+        .contains(&0)
+        {
+            return invalid("rate_limit: every rate and burst must be at least 1");
+        }
+        adapter_http::security::cors(&self.http.cors_allowed_origins)
+            .map_err(|error| ConfigError::Invalid(error.to_string()))?;
+        Ok(())
+    }
+
     /// The configuration as JSON with every secret replaced by `***`, for `config` and logs.
     pub fn redacted(&self) -> serde_json::Value {
         serde_json::json!({
@@ -181,6 +265,7 @@ impl Settings {
                 "shutdown_timeout_ms": self.http.shutdown_timeout_ms,
                 "max_in_flight": self.http.max_in_flight,
                 "cursor_secret": "***",
+                "cors_allowed_origins": self.http.cors_allowed_origins,
             },
             "database": {
                 "url": redact_url(&self.database.url),
@@ -193,6 +278,7 @@ impl Settings {
                 "statement_timeout_ms": self.database.statement_timeout_ms,
                 "create_database": self.database.create_database,
                 "migrate_on_start": self.database.migrate_on_start,
+                "encryption_keys": "***",
             },
             "redis": {
                 "url": redact_url(&self.redis.url),
@@ -233,17 +319,73 @@ impl Settings {
                 "otlp_endpoint": self.telemetry.otlp_endpoint,
                 "sampling_ratio": self.telemetry.sampling_ratio,
             },
+            "auth": {
+                "mode": self.auth.mode,
+                "hs256_secret": "***",
+                "jwks_url": self.auth.jwks_url,
+                "algorithms": self.auth.algorithms,
+                "issuer": self.auth.issuer,
+                "audience": self.auth.audience,
+                "leeway_secs": self.auth.leeway_secs,
+                "tenant_claim": self.auth.tenant_claim,
+                "roles_claim": self.auth.roles_claim,
+                "jwks_max_age_secs": self.auth.jwks_max_age_secs,
+                "jwks_min_refetch_interval_ms": self.auth.jwks_min_refetch_interval_ms,
+                "jwks_timeout_ms": self.auth.jwks_timeout_ms,
+                "docs": self.auth.docs,
+                "metrics": self.auth.metrics,
+                "health": self.auth.health,
+            },
+            "rate_limit": {
+                "enabled": self.rate_limit.enabled,
+                "per_principal_per_second": self.rate_limit.per_principal_per_second,
+                "per_principal_burst": self.rate_limit.per_principal_burst,
+                "per_ip_per_second": self.rate_limit.per_ip_per_second,
+                "per_ip_burst": self.rate_limit.per_ip_burst,
+                "trusted_proxies": self.rate_limit.trusted_proxies,
+            },
         })
     }
 }
 
-fn figment(sources: &Sources) -> Figment {
+fn figment(sources: &Sources) -> Result<Figment, ConfigError> {
     let file = |name: &str| -> PathBuf { Path::new(&sources.directory).join(name) };
-    Figment::new()
+    let mut figment = Figment::new()
         .merge(Toml::string(DEFAULTS))
         .merge(Toml::file(file("default.toml")))
         .merge(Toml::file(file(&format!("{}.toml", sources.environment))))
-        .merge(Env::prefixed("APP__").split("__"))
+        .merge(
+            Env::prefixed("APP__")
+                .split("__")
+                .filter(|key| !key.as_str().to_ascii_lowercase().ends_with("_file")),
+        );
+    for (key, value) in secret_files(std::env::vars())? {
+        figment = figment.merge((key, value));
+    }
+    Ok(figment)
+}
+
+/// The `APP__SECTION__KEY_FILE=/path` variables, read: (`section.key`, the file's content
+/// without its trailing newline). A named file that cannot be read is an error, not a silent
+/// fallback to the development default.
+fn secret_files(
+    variables: impl Iterator<Item = (String, String)>,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut found = Vec::new();
+    for (name, path) in variables {
+        let Some(key) = name
+            .strip_prefix("APP__")
+            .and_then(|name| name.strip_suffix("_FILE"))
+        else {
+            continue;
+        };
+        let content = std::fs::read_to_string(&path).map_err(|error| {
+            ConfigError::SecretFile(format!("{name}: cannot read {path}: {error}"))
+        })?;
+        let key = key.split("__").collect::<Vec<_>>().join(".").to_lowercase();
+        found.push((key, content.trim_end_matches(['\r', '\n']).to_owned()));
+    }
+    Ok(found)
 }
 
 /// Replaces the password in a URL (`scheme://user:secret@host`) with `***`.
@@ -336,6 +478,58 @@ mod tests {
                 "APP__HTTP__CURSOR_SECRET",
                 "a-real-secret-from-the-secret-store-0123456789",
             );
+            let error = Settings::load(&sources).unwrap_err().to_string();
+            assert!(error.contains("auth.hs256_secret"), "{error}");
+            // Secrets arrive as mounted files too; the file's trailing newline is not part of it.
+            jail.create_file("jwt-secret", "another-real-secret-from-the-secret-store\n")?;
+            let path = jail.directory().join("jwt-secret");
+            jail.set_env("APP__AUTH__HS256_SECRET_FILE", path.display());
+            let error = Settings::load(&sources).unwrap_err().to_string();
+            assert!(error.contains("database.encryption_keys"), "{error}");
+            jail.set_env(
+                "APP__DATABASE__ENCRYPTION_KEYS",
+                "prod1:cHJvZHVjdGlvbi1rZXktZnJvbS1hLXZhdWx0LTMyYiE=",
+            );
+            let settings = Settings::load(&sources).map_err(|e| e.to_string())?;
+            assert_eq!(
+                settings.auth.hs256_secret,
+                "another-real-secret-from-the-secret-store"
+            );
+            let printed = settings.redacted().to_string();
+            assert!(!printed.contains("another-real-secret"), "{printed}");
+            assert!(!printed.contains("a-real-secret"), "{printed}");
+            assert!(!printed.contains("cHJvZHVjdGlvbi1rZXk"), "{printed}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unreadable_secret_file_is_an_error_not_a_fallback() {
+        figment::Jail::expect_with(|jail| {
+            let sources = Sources {
+                environment: "none".to_owned(),
+                directory: jail.directory().to_owned(),
+            };
+            jail.set_env("APP__AUTH__HS256_SECRET_FILE", "/nonexistent/secret");
+            let error = Settings::load(&sources).unwrap_err().to_string();
+            assert!(error.contains("APP__AUTH__HS256_SECRET_FILE"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn jwks_mode_refuses_hmac_algorithms() {
+        figment::Jail::expect_with(|jail| {
+            let sources = Sources {
+                environment: "none".to_owned(),
+                directory: jail.directory().to_owned(),
+            };
+            jail.set_env("APP__AUTH__MODE", "jwks");
+            jail.set_env("APP__AUTH__JWKS_URL", "https://id.example.com/jwks.json");
+            jail.set_env("APP__AUTH__ALGORITHMS", "[RS256,HS256]");
+            let error = Settings::load(&sources).unwrap_err().to_string();
+            assert!(error.contains("auth.algorithms"), "{error}");
+            jail.set_env("APP__AUTH__ALGORITHMS", "[RS256,ES256]");
             assert!(Settings::load(&sources).is_ok());
             Ok(())
         });

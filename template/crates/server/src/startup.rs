@@ -9,11 +9,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapter_http::{AppState, MetricsEndpoint, router};
+use adapter_http::auth::Authenticator;
+use adapter_http::rate_limit::RateLimits;
+use adapter_http::{AccessGuard, AppState, MetricsEndpoint, router};
 {% if example %}use adapter_memory::MemoryItemCache;
+use adapter_postgres::{FieldCipher, PostgresItemRepository, PostgresTenantRepository};
 {% endif %}use adapter_postgres::{Migrations, PostgresPools, PostgresProbe};
-{% if example %}use adapter_postgres::{PostgresItemRepository, PostgresTenantRepository};
-use adapter_redis::{Breaker, RedisItemCache};
+{% if example %}use adapter_redis::{Breaker, RedisItemCache};
 {% endif %}use adapter_redis::{RedisConnection, RedisProbe};
 {% if example %}use adapter_webhook::{Webhook, WebhookItemNotifier};
 {% endif %}
@@ -70,7 +72,8 @@ impl Application {
         let redis = RedisConnection::connect_lazy(&settings.redis)
             .context("redis.url is not a valid Redis URL")?;
         let redis_probe = RedisProbe::new(redis.clone(), settings.http.probe_timeout());
-{% if example %}        let breaker = Breaker::new(
+{% if example %}        let cipher = FieldCipher::from_config(&settings.database.encryption_keys)?;
+        let breaker = Breaker::new(
             &settings.cache.redis.breaker,
             Duration::from_millis(settings.redis.command_timeout_ms),
         );
@@ -96,12 +99,19 @@ impl Application {
                 Arc::new(move || pool_gauges.record_metrics()) as Arc<dyn Fn() + Send + Sync>
             ]),
         };
+        let access = AccessGuard {
+            authenticator: Authenticator::new(&settings.auth)
+                .context("auth: cannot build the JWKS client")?,
+            limits: RateLimits::new(&settings.rate_limit).context("rate_limit")?,
+        };
+        forget_idle_callers(access.limits.clone());
         let state = AppState {
             settings: Arc::new(settings.http.clone()),
+            access,
             probes: probes.into(),
             metrics,
 {% if example %}            items: ItemService::new(
-                Arc::new(PostgresItemRepository::new(&pools)),
+                Arc::new(PostgresItemRepository::new(&pools, cipher)),
                 item_cache,
                 Arc::new(WebhookItemNotifier::new(webhook)),
             ),
@@ -137,7 +147,11 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (draining_tx, mut draining_rx) = watch::channel(false);
-        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+        // The peer address reaches the rate limiter (per-IP budgets for anonymous callers).
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             shutdown.await;
             let _ = draining_tx.send(true);
         });
@@ -161,6 +175,18 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Drops the rate-limit state of callers that went quiet, once a minute, so a scan from many
+/// addresses does not grow memory for good. Ends with the runtime.
+fn forget_idle_callers(limits: RateLimits) {
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            limits.forget_idle();
+        }
+    });
 }
 
 /// Completes on SIGTERM (orchestrators) or SIGINT (Ctrl-C).

@@ -220,3 +220,177 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_0(
             .is_err()
     );
 }
+
+#[test]
+fn token_refuses_to_mint_in_production() {
+    let (output, stdout, stderr) = run(command(&[
+        "token",
+        "--tenant",
+        "0190f5d2-7e1c-7000-8000-00000000000a",
+        "--role",
+        "admin",
+    ])
+    .env("APP_ENV", "production"));
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("refusing to mint"), "{stderr}");
+    assert!(stdout.is_empty(), "no token printed: {stdout}");
+}
+
+#[test]
+fn token_refuses_unknown_roles_and_names_the_known_ones() {
+    let (output, _, stderr) = run(&mut command(&[
+        "token",
+        "--tenant",
+        "0190f5d2-7e1c-7000-8000-00000000000a",
+        "--role",
+        "root",
+    ]));
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("platform-admin"), "{stderr}");
+}
+
+/// Mints a token with the `token` subcommand, as a developer would.
+fn mint(tenant: &str, roles: &[&str]) -> String {
+    let mut args = vec!["token", "--tenant", tenant, "--subject", "dev-alice"];
+    for role in roles {
+        args.extend(["--role", role]);
+    }
+    let (output, stdout, stderr) = run(&mut command(&args));
+    assert!(output.status.success(), "{stderr}");
+    stdout.trim().to_owned()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn audit_events_say_who_did_what_with_the_request_id_and_never_the_token(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let mut child = command(&["serve"])
+        .env(
+            "APP__DATABASE__URL",
+            database_url(connect.get_database().unwrap(), None),
+        )
+        .env("APP__TELEMETRY__LOG_FILTER", "info")
+        .env("APP__TELEMETRY__LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut logs = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = loop {
+        let line = logs.next().expect("the service logs").unwrap();
+        let line: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if line["message"] == "listening" {
+            break line["address"]
+                .as_str()
+                .unwrap()
+                .replace("0.0.0.0", "127.0.0.1");
+        }
+    };
+    let base = format!("http://{address}");
+    let client = reqwest::Client::new();
+    let tenant = "0190f5d2-7e1c-7000-8000-00000000000a";
+    let bad_token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtYWxsb3J5In0.c2lnbmF0dXJl";
+    let refused = client
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(bad_token)
+        .header("x-request-id", "audit-authn-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let viewer = mint(tenant, &["viewer"]);
+{% if example %}    let platform = mint("0190f5d2-7e1c-7000-8000-0000000000ff", &["platform-admin"]);
+    let created: serde_json::Value = client
+        .post(format!("{base}/api/v1/tenants"))
+        .bearer_auth(&platform)
+        .header("x-request-id", "audit-tenant-1")
+        .json(&serde_json::json!({"name": "Audited"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let new_tenant = created["id"].as_str().unwrap().to_owned();
+    let admin = mint(&new_tenant, &["admin"]);
+    let item = client
+        .post(format!("{base}/api/v1/tenants/{new_tenant}/items"))
+        .bearer_auth(&admin)
+        .header("x-request-id", "audit-write-1")
+        .json(&serde_json::json!({"name": "lamp", "description": "secret plans"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(item.status(), 201);
+    let denied = client
+        .post(format!("{base}/api/v1/tenants/{tenant}/items"))
+        .bearer_auth(&viewer)
+        .header("x-request-id", "audit-denied-1")
+        .json(&serde_json::json!({"name": "lamp"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 403);
+{% else %}    let denied = client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    // Metrics are public by default: no denial to audit without the example.
+    assert_eq!(denied.status(), 200);
+{% endif %}
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+    let lines: Vec<String> = logs.map_while(Result::ok).collect();
+    let audit: Vec<serde_json::Value> = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["target"] == "audit")
+        .collect();
+    let find = |action: &str, request_id: &str| {
+        audit
+            .iter()
+            .find(|event| event["audit.action"] == action && event.to_string().contains(request_id))
+            .unwrap_or_else(|| panic!("no {action} audit event for {request_id}: {audit:#?}"))
+            .clone()
+    };
+    let failure = find("authenticate", "audit-authn-1");
+    assert_eq!(failure["audit.outcome"], "failure");
+    assert_eq!(failure["audit.reason"], "bad_signature");
+{% if example %}    let tenant_created = find("tenant.create", "audit-tenant-1");
+    assert_eq!(tenant_created["audit.actor"], "dev-alice");
+    let write = find("item.create", "audit-write-1");
+    assert_eq!(write["audit.outcome"], "success");
+    assert_eq!(write["audit.tenant"], new_tenant);
+    assert!(
+        write["audit.resource"]
+            .as_str()
+            .unwrap()
+            .starts_with("item/"),
+        "{write}"
+    );
+    let denial = find("authorize", "audit-denied-1");
+    assert_eq!(denial["audit.outcome"], "denied");
+    assert_eq!(denial["audit.tenant"], tenant);
+    assert_eq!(denial["audit.resource"], "WriteItems");
+    // Neither the tokens nor the item's content reach the logs.
+    for secret in [&platform, &admin, &viewer] {
+        assert!(!lines.iter().any(|line| line.contains(secret.as_str())));
+    }
+    assert!(!lines.iter().any(|line| line.contains("secret plans")));
+{% endif %}    assert!(!lines.iter().any(|line| line.contains(bad_token)));
+    assert!(!lines.iter().any(|line| line.contains(&viewer)));
+}

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::body::{CreateItemBody, ItemResponse};
 use super::{TenantPath, item_path};
+use crate::auth::Authenticated;
 use crate::conditional::etag;
 use crate::extract::{ApiJson, ApiPath};
 use crate::problem::{ApiError, FieldError, Problem};
@@ -45,13 +46,17 @@ const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 )]
 pub async fn create_item(
     State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
     ApiPath(path): ApiPath<TenantPath>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreateItemBody>,
 ) -> Result<(StatusCode, HeaderMap, Json<ItemResponse>), ApiError> {
     let idempotency = idempotency(&headers, &body)?;
     let new_item = body.into_domain(path.tenant_id.into())?;
-    let created = state.items.create(new_item, idempotency).await?;
+    let created = state
+        .items
+        .create(&principal, new_item, idempotency)
+        .await?;
     let item = created.item;
     let mut response_headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&item_path(item.tenant_id, item.id)) {

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 
 use super::ItemPath;
+use crate::auth::Authenticated;
 use crate::conditional::optional_version;
 use crate::extract::ApiPath;
 use crate::problem::{ApiError, Problem};
@@ -30,13 +31,19 @@ use crate::router::AppState;
 )]
 pub async fn delete_item(
     State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
     ApiPath(path): ApiPath<ItemPath>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let expected_version = optional_version(&headers)?;
     state
         .items
-        .delete(path.tenant_id.into(), path.item_id.into(), expected_version)
+        .delete(
+            &principal,
+            path.tenant_id.into(),
+            path.item_id.into(),
+            expected_version,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -35,6 +35,7 @@ impl From<CreateItemError> for ApiError {
                 "Idempotency-Key {:?} was already used with a different body; use a new key for a new request.",
                 key.as_str()
             )),
+            CreateItemError::Forbidden(forbidden) => return forbidden.into(),
             CreateItemError::Unexpected(cause) => Problem::unexpected(cause.as_ref()),
         };
         problem.into()
@@ -45,6 +46,7 @@ impl From<GetItemError> for ApiError {
     fn from(error: GetItemError) -> Self {
         let problem = match error {
             GetItemError::NotFound(id) => item_not_found(id),
+            GetItemError::Forbidden(forbidden) => return forbidden.into(),
             GetItemError::Unexpected(cause) => Problem::unexpected(cause.as_ref()),
         };
         problem.into()
@@ -54,6 +56,10 @@ impl From<GetItemError> for ApiError {
 impl From<ListItemsError> for ApiError {
     fn from(error: ListItemsError) -> Self {
         let problem = match error {
+            ListItemsError::TenantNotFound(id) => {
+                Problem::not_found(format!("Tenant {id} does not exist."))
+            }
+            ListItemsError::Forbidden(forbidden) => return forbidden.into(),
             ListItemsError::Unexpected(cause) => Problem::unexpected(cause.as_ref()),
         };
         problem.into()
@@ -66,6 +72,7 @@ impl From<UpdateItemError> for ApiError {
             UpdateItemError::NotFound(id) => item_not_found(id),
             UpdateItemError::VersionMismatch { current, .. } => stale(current),
             UpdateItemError::Duplicate(name) => duplicate(name.as_str()),
+            UpdateItemError::Forbidden(forbidden) => return forbidden.into(),
             UpdateItemError::Unexpected(cause) => Problem::unexpected(cause.as_ref()),
         };
         problem.into()
@@ -77,6 +84,7 @@ impl From<DeleteItemError> for ApiError {
         let problem = match error {
             DeleteItemError::NotFound(id) => item_not_found(id),
             DeleteItemError::VersionMismatch { current, .. } => stale(current),
+            DeleteItemError::Forbidden(forbidden) => return forbidden.into(),
             DeleteItemError::Unexpected(cause) => Problem::unexpected(cause.as_ref()),
         };
         problem.into()

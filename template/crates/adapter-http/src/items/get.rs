@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::ItemPath;
 use super::body::ItemResponse;
+use crate::auth::Authenticated;
 use crate::conditional::{etag, none_match};
 use crate::extract::ApiPath;
 use crate::problem::{ApiError, Problem};
@@ -35,12 +36,13 @@ use crate::router::AppState;
 )]
 pub async fn get_item(
     State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
     ApiPath(path): ApiPath<ItemPath>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let item = state
         .items
-        .get(path.tenant_id.into(), path.item_id.into())
+        .get(&principal, path.tenant_id.into(), path.item_id.into())
         .await?;
     let tag = etag(item.version);
     if none_match(&headers, item.version) {

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::body::{ItemPageResponse, ItemResponse, PageLinks};
 use super::{TenantPath, collection_path};
+use crate::auth::Authenticated;
 use crate::cursor::CursorCodec;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::problem::{ApiError, FieldError, Problem};
@@ -87,6 +88,7 @@ fn parse_sort(sort: Option<&str>) -> Result<ItemSort, ApiError> {
 )]
 pub async fn list_items(
     State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
     ApiPath(path): ApiPath<TenantPath>,
     OriginalUri(uri): OriginalUri,
     ApiQuery(query): ApiQuery<ListItemsQuery>,
@@ -123,7 +125,7 @@ pub async fn list_items(
         status,
         after,
     };
-    let page = state.items.list(request).await?;
+    let page = state.items.list(&principal, request).await?;
 
     let next = page.next.map(|position| {
         let sealed = SealedCursor {

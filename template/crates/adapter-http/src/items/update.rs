@@ -8,6 +8,7 @@ use domain::items::UpdateItem;
 
 use super::ItemPath;
 use super::body::{ItemResponse, UpdateItemBody};
+use crate::auth::Authenticated;
 use crate::conditional::{etag, required_version};
 use crate::extract::{ApiJson, ApiPath};
 use crate::problem::{ApiError, Problem};
@@ -40,6 +41,7 @@ use crate::router::AppState;
 )]
 pub async fn update_item(
     State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
     ApiPath(path): ApiPath<ItemPath>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<UpdateItemBody>,
@@ -51,7 +53,7 @@ pub async fn update_item(
         expected_version,
         changes: body.into_domain()?,
     };
-    let item = state.items.update(update).await?;
+    let item = state.items.update(&principal, update).await?;
     let mut response_headers = HeaderMap::new();
     response_headers.insert(header::ETAG, etag(item.version));
     Ok((response_headers, Json(ItemResponse::from(item))))

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 
 use super::body::{CreateTenantBody, TenantResponse};
+use crate::auth::Authenticated;
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, Problem};
 use crate::router::AppState;
@@ -28,9 +29,13 @@ use crate::router::AppState;
 )]
 pub async fn create_tenant(
     State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
     ApiJson(body): ApiJson<CreateTenantBody>,
 ) -> Result<(StatusCode, HeaderMap, Json<TenantResponse>), ApiError> {
-    let tenant = state.tenants.create(body.into_domain()?).await?;
+    let tenant = state
+        .tenants
+        .create(&principal, body.into_domain()?)
+        .await?;
     let mut headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/tenants/{}", tenant.id)) {
         headers.insert(header::LOCATION, location);

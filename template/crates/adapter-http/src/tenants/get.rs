@@ -6,6 +6,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::body::TenantResponse;
+use crate::auth::Authenticated;
 use crate::extract::ApiPath;
 use crate::problem::{ApiError, Problem};
 use crate::router::AppState;
@@ -31,8 +32,9 @@ pub(super) struct TenantPath {
 )]
 pub async fn get_tenant(
     State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
     ApiPath(path): ApiPath<TenantPath>,
 ) -> Result<Json<TenantResponse>, ApiError> {
-    let tenant = state.tenants.get(path.tenant_id.into()).await?;
+    let tenant = state.tenants.get(&principal, path.tenant_id.into()).await?;
     Ok(Json(TenantResponse::from(tenant)))
 }

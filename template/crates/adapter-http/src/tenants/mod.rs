@@ -25,6 +25,7 @@ impl From<CreateTenantError> for ApiError {
                 "A tenant named {:?} already exists.",
                 name.as_str()
             )),
+            CreateTenantError::Forbidden(forbidden) => return forbidden.into(),
             CreateTenantError::Unexpected(cause) => Problem::unexpected(cause.as_ref()),
         };
         problem.into()
@@ -37,6 +38,7 @@ impl From<GetTenantError> for ApiError {
             GetTenantError::NotFound(id) => {
                 Problem::not_found(format!("Tenant {id} does not exist."))
             }
+            GetTenantError::Forbidden(forbidden) => return forbidden.into(),
             GetTenantError::Unexpected(cause) => Problem::unexpected(cause.as_ref()),
         };
         problem.into()

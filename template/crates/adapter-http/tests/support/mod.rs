@@ -4,10 +4,15 @@
 
 use std::sync::Arc;
 
-use adapter_http::{AppState, HttpSettings, router};
+use std::time::Duration;
+
+use adapter_http::auth::{Access, AuthMode, AuthSettings, Authenticator, DevelopmentToken};
+use adapter_http::rate_limit::{RateLimitSettings, RateLimits};
+use adapter_http::{AccessGuard, AppState, HttpSettings, router};
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use domain::auth::Role;
 use domain::health::{DependencyProbe, ProbeFailure};
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -53,11 +58,77 @@ pub fn settings() -> HttpSettings {
         shutdown_timeout_ms: 1_000,
         max_in_flight: 64,
         cursor_secret: "test-cursor-secret-at-least-32-characters".to_owned(),
+        cors_allowed_origins: vec!["https://app.example.com".to_owned()],
+    }
+}
+
+pub fn auth_settings() -> AuthSettings {
+    AuthSettings {
+        mode: AuthMode::Hs256,
+        hs256_secret: "test-jwt-secret-at-least-32-characters-long".to_owned(),
+        jwks_url: String::new(),
+        algorithms: vec![],
+        issuer: "test-issuer".to_owned(),
+        audience: "test-audience".to_owned(),
+        leeway_secs: 0,
+        tenant_claim: "tenant_id".to_owned(),
+        roles_claim: "roles".to_owned(),
+        jwks_max_age_secs: 60,
+        jwks_min_refetch_interval_ms: 100,
+        jwks_timeout_ms: 500,
+        docs: Access::Public,
+        metrics: Access::Public,
+        health: Access::Public,
+    }
+}
+
+pub fn rate_limit_settings() -> RateLimitSettings {
+    RateLimitSettings {
+        enabled: true,
+        per_principal_per_second: 10_000,
+        per_principal_burst: 10_000,
+        per_ip_per_second: 10_000,
+        per_ip_burst: 10_000,
+        trusted_proxies: vec![],
+    }
+}
+
+/// `Bearer <token>` for `tenant` with `roles`, signed as the test router expects.
+pub fn bearer(tenant: &str, roles: &[Role]) -> String {
+    let token = DevelopmentToken {
+        subject: "tester".to_owned(),
+        tenant: tenant.parse().unwrap(),
+        roles: roles.to_vec(),
+        lifetime: Duration::from_secs(300),
+    }
+    .mint(&auth_settings())
+    .unwrap();
+    format!("Bearer {token}")
+}
+
+/// The tenant a path is about (`/api/v1/tenants/{id}/...`), if any.
+fn tenant_in(path: &str) -> Option<&str> {
+    let rest = path.split("/tenants/").nth(1)?;
+    let id = rest.split(['/', '?']).next()?;
+    id.parse::<uuid::Uuid>().ok().map(|_| id)
+}
+
+/// The token a well-behaved client would send: an admin of the tenant in the path, or a
+/// platform admin (who creates tenants) elsewhere.
+fn default_bearer(path: &str) -> String {
+    match tenant_in(path) {
+        Some(tenant) => bearer(tenant, &[Role::Admin]),
+        None => bearer(
+            "0190f5d2-7e1c-7000-8000-0000000000ff",
+            &[Role::PlatformAdmin, Role::Operator],
+        ),
     }
 }
 
 pub struct TestRouter {
     router: axum::Router,
+    /// Whether requests without an `Authorization` header get one (see `default_bearer`).
+    authenticate: bool,
 }
 
 impl Default for TestRouter {
@@ -71,8 +142,37 @@ impl Default for TestRouter {
 
 impl TestRouter {
     pub fn with_probes(probes: Vec<Arc<dyn DependencyProbe>>) -> Self {
+        Self::build(probes, auth_settings(), rate_limit_settings())
+    }
+
+    pub fn with_auth(auth: AuthSettings, limits: RateLimitSettings) -> Self {
+        Self::build(
+            vec![Arc::new(FakeProbe {
+                critical: true,
+                healthy: true,
+            })],
+            auth,
+            limits,
+        )
+    }
+
+    /// Sends requests as they are, without adding a token.
+    pub fn anonymous(mut self) -> Self {
+        self.authenticate = false;
+        self
+    }
+
+    fn build(
+        probes: Vec<Arc<dyn DependencyProbe>>,
+        auth: AuthSettings,
+        limits: RateLimitSettings,
+    ) -> Self {
         let state = AppState {
             settings: Arc::new(settings()),
+            access: AccessGuard {
+                authenticator: Authenticator::new(&auth).unwrap(),
+                limits: RateLimits::new(&limits).unwrap(),
+            },
             probes: probes.into(),
             metrics: adapter_http::MetricsEndpoint {
                 metrics: telemetry::Metrics::global("test", "0"),
@@ -89,6 +189,7 @@ impl TestRouter {
 {% endif %}        };
         Self {
             router: router(state),
+            authenticate: true,
         }
     }
 
@@ -116,7 +217,13 @@ impl TestRouter {
         self.send_request(request.unwrap()).await
     }
 
-    pub async fn send_request(&self, request: Request<Body>) -> TestResponse {
+    pub async fn send_request(&self, mut request: Request<Body>) -> TestResponse {
+        if self.authenticate && !request.headers().contains_key("authorization") {
+            let token = default_bearer(request.uri().path());
+            request
+                .headers_mut()
+                .insert("authorization", token.parse().unwrap());
+        }
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();

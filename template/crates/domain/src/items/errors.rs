@@ -3,6 +3,7 @@
 //! chain for the logs; the HTTP adapter turns it into an opaque 500.
 
 use super::{IdempotencyKey, ItemId, ItemName};
+use crate::auth::Forbidden;
 use crate::tenants::TenantId;
 
 /// Why an item could not be created.
@@ -11,12 +12,15 @@ pub enum CreateItemError {
     /// Another item of the tenant already has this name.
     #[error("an item named {name:?} already exists", name = .0.as_str())]
     Duplicate(ItemName),
-    /// The tenant does not exist.
+    /// The tenant does not exist, or is not the principal's.
     #[error("tenant {0} does not exist")]
     TenantNotFound(TenantId),
     /// The idempotency key was already used for a different request.
     #[error("idempotency key {key:?} was used for a different request", key = .0.as_str())]
     IdempotencyKeyReused(IdempotencyKey),
+    /// The principal lacks the permission this operation needs.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// A failure the domain does not model (the store is down, a bug...).
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -28,6 +32,9 @@ pub enum GetItemError {
     /// The tenant has no item with this id (whether another tenant has one is not said).
     #[error("item {0} does not exist")]
     NotFound(ItemId),
+    /// The principal lacks the permission this operation needs.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// A failure the domain does not model.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -36,6 +43,12 @@ pub enum GetItemError {
 /// Why a page of items could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ListItemsError {
+    /// The tenant is not the principal's (whether it exists is not said).
+    #[error("tenant {0} does not exist")]
+    TenantNotFound(TenantId),
+    /// The principal lacks the permission this operation needs.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// A failure the domain does not model.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -60,6 +73,9 @@ pub enum UpdateItemError {
     /// Another item of the tenant already has the new name.
     #[error("an item named {name:?} already exists", name = .0.as_str())]
     Duplicate(ItemName),
+    /// The principal lacks the permission this operation needs.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// A failure the domain does not model.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -81,6 +97,9 @@ pub enum DeleteItemError {
         /// The version it has.
         current: i64,
     },
+    /// The principal lacks the permission this operation needs.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// A failure the domain does not model.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),

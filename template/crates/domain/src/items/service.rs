@@ -11,11 +11,17 @@ use super::{
     ItemCache, ItemId, ItemNotifier, ItemPage, ItemRepository, ListItems, ListItemsError, NewItem,
     UpdateItem, UpdateItemError,
 };
+use crate::audit;
+use crate::auth::{Permission, Principal};
 use crate::single_flight::SingleFlight;
 use crate::tenants::TenantId;
 
 /// Runs the item use cases against whatever repository and cache the composition root gives
-/// it. Single reads are cache-aside: the cache first, the repository on a miss (one load per
+/// it. Every use case takes the [`Principal`] acting: it checks the permission first (403 when
+/// missing) and treats another tenant's items as nonexistent (404, so existence does not leak);
+/// the repository then filters every query on the tenant as a second wall.
+///
+/// Single reads are cache-aside: the cache first, the repository on a miss (one load per
 /// key at a time), the result cached. Every successful write refreshes or retires the cached
 /// copy after the repository has committed it.
 #[derive(Clone)]
@@ -48,15 +54,21 @@ impl ItemService {
     #[instrument(skip_all, fields(tenant.id = %item.tenant_id, item.id = %item.id), err(level = "debug"))]
     pub async fn create(
         &self,
+        principal: &Principal,
         item: NewItem,
         idempotency: Option<Idempotency>,
     ) -> Result<CreatedItem, CreateItemError> {
+        principal.require(Permission::WriteItems)?;
+        if !principal.acts_for(item.tenant_id.as_uuid()) {
+            return Err(CreateItemError::TenantNotFound(item.tenant_id));
+        }
         let created = self.repository.create(&item, idempotency.as_ref()).await?;
         self.remember(&created.item).await;
-        if !created.replayed
-            && let Err(error) = self.notifier.item_created(&created.item).await
-        {
-            tracing::warn!(error = %format!("{error:#}"), "item created, but not announced");
+        if !created.replayed {
+            audit::write(principal, "item.create", &resource(&created.item.id));
+            if let Err(error) = self.notifier.item_created(&created.item).await {
+                tracing::warn!(error = %format!("{error:#}"), "item created, but not announced");
+            }
         }
         Ok(created)
     }
@@ -65,8 +77,17 @@ impl ItemService {
     ///
     /// # Errors
     /// See [`GetItemError`].
-    #[instrument(skip(self), fields(tenant.id = %tenant_id, item.id = %id, cache), err(level = "debug"))]
-    pub async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Item, GetItemError> {
+    #[instrument(skip(self, principal), fields(tenant.id = %tenant_id, item.id = %id, cache), err(level = "debug"))]
+    pub async fn get(
+        &self,
+        principal: &Principal,
+        tenant_id: TenantId,
+        id: ItemId,
+    ) -> Result<Item, GetItemError> {
+        principal.require(Permission::ReadItems)?;
+        if !principal.acts_for(tenant_id.as_uuid()) {
+            return Err(GetItemError::NotFound(id));
+        }
         match self.cache.get(tenant_id, id).await {
             Ok(Some(item)) => {
                 tracing::Span::current().record("cache", "hit");
@@ -89,6 +110,7 @@ impl ItemService {
             .await
             .map_err(|shared| match shared.as_ref() {
                 GetItemError::NotFound(id) => GetItemError::NotFound(*id),
+                GetItemError::Forbidden(forbidden) => GetItemError::Forbidden(forbidden.clone()),
                 GetItemError::Unexpected(error) => {
                     GetItemError::Unexpected(anyhow::anyhow!("{error:#}"))
                 }
@@ -102,7 +124,15 @@ impl ItemService {
     /// # Errors
     /// See [`ListItemsError`].
     #[instrument(skip_all, fields(tenant.id = %query.tenant_id, limit = query.limit.get()), err(level = "debug"))]
-    pub async fn list(&self, query: ListItems) -> Result<ItemPage, ListItemsError> {
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        query: ListItems,
+    ) -> Result<ItemPage, ListItemsError> {
+        principal.require(Permission::ReadItems)?;
+        if !principal.acts_for(query.tenant_id.as_uuid()) {
+            return Err(ListItemsError::TenantNotFound(query.tenant_id));
+        }
         self.repository.list(&query).await
     }
 
@@ -111,8 +141,17 @@ impl ItemService {
     /// # Errors
     /// See [`UpdateItemError`].
     #[instrument(skip_all, fields(tenant.id = %update.tenant_id, item.id = %update.id), err(level = "debug"))]
-    pub async fn update(&self, update: UpdateItem) -> Result<Item, UpdateItemError> {
+    pub async fn update(
+        &self,
+        principal: &Principal,
+        update: UpdateItem,
+    ) -> Result<Item, UpdateItemError> {
+        principal.require(Permission::WriteItems)?;
+        if !principal.acts_for(update.tenant_id.as_uuid()) {
+            return Err(UpdateItemError::NotFound(update.id));
+        }
         let item = self.repository.update(&update).await?;
+        audit::write(principal, "item.update", &resource(&item.id));
         // The new version outranks any copy a concurrent reader may still put back.
         self.remember(&item).await;
         Ok(item)
@@ -122,17 +161,23 @@ impl ItemService {
     ///
     /// # Errors
     /// See [`DeleteItemError`].
-    #[instrument(skip(self), fields(tenant.id = %tenant_id, item.id = %id), err(level = "debug"))]
+    #[instrument(skip(self, principal), fields(tenant.id = %tenant_id, item.id = %id), err(level = "debug"))]
     pub async fn delete(
         &self,
+        principal: &Principal,
         tenant_id: TenantId,
         id: ItemId,
         expected_version: Option<i64>,
     ) -> Result<(), DeleteItemError> {
+        principal.require(Permission::DeleteItems)?;
+        if !principal.acts_for(tenant_id.as_uuid()) {
+            return Err(DeleteItemError::NotFound(id));
+        }
         let version = self
             .repository
             .delete(tenant_id, id, expected_version)
             .await?;
+        audit::write(principal, "item.delete", &resource(&id));
         if let Err(error) = self.cache.forget(tenant_id, id, version).await {
             log_cache_error("invalidation", &error);
         }
@@ -144,6 +189,11 @@ impl ItemService {
             log_cache_error("write", &error);
         }
     }
+}
+
+/// How an item is named in the audit trail.
+fn resource(id: &ItemId) -> String {
+    format!("item/{id}")
 }
 
 /// A cache failure never fails a request; it is logged once, here (quietly when the breaker is open,
@@ -164,10 +214,17 @@ mod tests {
     use super::*;
     use std::sync::atomic::Ordering;
 
+    use crate::auth::{Forbidden, Role};
+
     use crate::items::{
         IdempotencyKey, InMemoryItemCache, InMemoryItemRepository, ItemChanges, ItemCursor,
         ItemName, ItemSort, PageSize, RecordingItemNotifier,
     };
+
+    /// A principal with every item permission in `tenant`.
+    fn admin(tenant: TenantId) -> Principal {
+        Principal::new("tester", tenant.as_uuid(), [Role::Admin])
+    }
 
     fn service() -> ItemService {
         with_cache().0
@@ -198,11 +255,11 @@ mod tests {
             fingerprint: "f".to_owned(),
         };
         let item = service
-            .create(new_item(tenant, "lamp"), Some(key.clone()))
+            .create(&admin(tenant), new_item(tenant, "lamp"), Some(key.clone()))
             .await
             .unwrap();
         service
-            .create(new_item(tenant, "lamp"), Some(key))
+            .create(&admin(tenant), new_item(tenant, "lamp"), Some(key))
             .await
             .unwrap();
         assert_eq!(notifier.created(), [item.item.id]);
@@ -212,11 +269,14 @@ mod tests {
     async fn reads_are_served_from_the_cache_and_writes_refresh_it() {
         let ((service, cache), tenant) = (with_cache(), TenantId::generate());
         let item = service
-            .create(new_item(tenant, "lamp"), None)
+            .create(&admin(tenant), new_item(tenant, "lamp"), None)
             .await
             .unwrap()
             .item;
-        assert_eq!(service.get(tenant, item.id).await.unwrap(), item);
+        assert_eq!(
+            service.get(&admin(tenant), tenant, item.id).await.unwrap(),
+            item
+        );
         assert_eq!(
             cache.hits.load(Ordering::SeqCst),
             1,
@@ -231,16 +291,19 @@ mod tests {
                 ..ItemChanges::default()
             },
         };
-        service.update(update).await.unwrap();
-        let read = service.get(tenant, item.id).await.unwrap();
+        service.update(&admin(tenant), update).await.unwrap();
+        let read = service.get(&admin(tenant), tenant, item.id).await.unwrap();
         assert_eq!(
             (read.version, read.name.as_str()),
             (2, "desk lamp"),
             "never stale after a write"
         );
-        service.delete(tenant, item.id, None).await.unwrap();
+        service
+            .delete(&admin(tenant), tenant, item.id, None)
+            .await
+            .unwrap();
         assert!(matches!(
-            service.get(tenant, item.id).await,
+            service.get(&admin(tenant), tenant, item.id).await,
             Err(GetItemError::NotFound(_))
         ));
     }
@@ -249,7 +312,7 @@ mod tests {
     async fn an_old_copy_cannot_overwrite_a_newer_one_or_a_deletion() {
         let ((service, cache), tenant) = (with_cache(), TenantId::generate());
         let old = service
-            .create(new_item(tenant, "lamp"), None)
+            .create(&admin(tenant), new_item(tenant, "lamp"), None)
             .await
             .unwrap()
             .item;
@@ -271,15 +334,21 @@ mod tests {
         let ((service, cache), tenant) = (with_cache(), TenantId::generate());
         cache.set_down(true);
         let item = service
-            .create(new_item(tenant, "lamp"), None)
+            .create(&admin(tenant), new_item(tenant, "lamp"), None)
             .await
             .unwrap()
             .item;
-        assert_eq!(service.get(tenant, item.id).await.unwrap(), item);
-        service.delete(tenant, item.id, None).await.unwrap();
+        assert_eq!(
+            service.get(&admin(tenant), tenant, item.id).await.unwrap(),
+            item
+        );
+        service
+            .delete(&admin(tenant), tenant, item.id, None)
+            .await
+            .unwrap();
         cache.set_down(false);
         assert!(matches!(
-            service.get(tenant, item.id).await,
+            service.get(&admin(tenant), tenant, item.id).await,
             Err(GetItemError::NotFound(_))
         ));
     }
@@ -292,31 +361,84 @@ mod tests {
     async fn created_item_can_be_read_back_by_its_tenant_only() {
         let (service, tenant, other) = (service(), TenantId::generate(), TenantId::generate());
         let created = service
-            .create(new_item(tenant, "lamp"), None)
+            .create(&admin(tenant), new_item(tenant, "lamp"), None)
             .await
             .unwrap()
             .item;
-        assert_eq!(service.get(tenant, created.id).await.unwrap(), created);
+        assert_eq!(
+            service
+                .get(&admin(tenant), tenant, created.id)
+                .await
+                .unwrap(),
+            created
+        );
         assert!(matches!(
-            service.get(other, created.id).await,
+            service.get(&admin(other), other, created.id).await,
             Err(GetItemError::NotFound(_))
         ));
         assert_eq!(created.version, 1);
     }
 
     #[tokio::test]
+    async fn another_tenants_item_is_not_found_even_by_an_admin_and_a_viewer_cannot_write() {
+        let (service, tenant, other) = (service(), TenantId::generate(), TenantId::generate());
+        let created = service
+            .create(&admin(tenant), new_item(tenant, "lamp"), None)
+            .await
+            .unwrap()
+            .item;
+        let intruder = admin(other);
+        assert!(matches!(
+            service.get(&intruder, tenant, created.id).await,
+            Err(GetItemError::NotFound(_))
+        ));
+        assert!(matches!(
+            service.delete(&intruder, tenant, created.id, None).await,
+            Err(DeleteItemError::NotFound(_))
+        ));
+        assert!(matches!(
+            service
+                .create(&intruder, new_item(tenant, "planted"), None)
+                .await,
+            Err(CreateItemError::TenantNotFound(_))
+        ));
+        let viewer = Principal::new("reader", tenant.as_uuid(), [Role::Viewer]);
+        assert!(service.get(&viewer, tenant, created.id).await.is_ok());
+        let refused = service
+            .create(&viewer, new_item(tenant, "desk"), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            refused,
+            CreateItemError::Forbidden(Forbidden {
+                permission: Permission::WriteItems,
+                ..
+            })
+        ));
+        assert!(matches!(
+            service.delete(&viewer, tenant, created.id, None).await,
+            Err(DeleteItemError::Forbidden(_))
+        ));
+    }
+
+    #[tokio::test]
     async fn names_are_unique_per_tenant_not_globally() {
         let (service, tenant, other) = (service(), TenantId::generate(), TenantId::generate());
         service
-            .create(new_item(tenant, "lamp"), None)
+            .create(&admin(tenant), new_item(tenant, "lamp"), None)
             .await
             .unwrap();
         let error = service
-            .create(new_item(tenant, "lamp"), None)
+            .create(&admin(tenant), new_item(tenant, "lamp"), None)
             .await
             .unwrap_err();
         assert!(matches!(error, CreateItemError::Duplicate(name) if name.as_str() == "lamp"));
-        assert!(service.create(new_item(other, "lamp"), None).await.is_ok());
+        assert!(
+            service
+                .create(&admin(other), new_item(other, "lamp"), None)
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]
@@ -327,11 +449,11 @@ mod tests {
             fingerprint: "body-a".to_owned(),
         };
         let first = service
-            .create(new_item(tenant, "lamp"), Some(key.clone()))
+            .create(&admin(tenant), new_item(tenant, "lamp"), Some(key.clone()))
             .await
             .unwrap();
         let again = service
-            .create(new_item(tenant, "lamp"), Some(key.clone()))
+            .create(&admin(tenant), new_item(tenant, "lamp"), Some(key.clone()))
             .await
             .unwrap();
         assert!(!first.replayed && again.replayed);
@@ -341,7 +463,7 @@ mod tests {
             ..key
         };
         let error = service
-            .create(new_item(tenant, "desk"), Some(other_body))
+            .create(&admin(tenant), new_item(tenant, "desk"), Some(other_body))
             .await
             .unwrap_err();
         assert!(matches!(error, CreateItemError::IdempotencyKeyReused(_)));
@@ -351,7 +473,7 @@ mod tests {
     async fn a_stale_version_is_refused_and_changes_nothing() {
         let (service, tenant) = (service(), TenantId::generate());
         let item = service
-            .create(new_item(tenant, "lamp"), None)
+            .create(&admin(tenant), new_item(tenant, "lamp"), None)
             .await
             .unwrap()
             .item;
@@ -364,15 +486,26 @@ mod tests {
                 ..ItemChanges::default()
             },
         };
-        let updated = service.update(rename(1, "desk lamp")).await.unwrap();
+        let updated = service
+            .update(&admin(tenant), rename(1, "desk lamp"))
+            .await
+            .unwrap();
         assert_eq!((updated.version, updated.name.as_str()), (2, "desk lamp"));
-        let error = service.update(rename(1, "floor lamp")).await.unwrap_err();
+        let error = service
+            .update(&admin(tenant), rename(1, "floor lamp"))
+            .await
+            .unwrap_err();
         assert!(matches!(
             error,
             UpdateItemError::VersionMismatch { current: 2, .. }
         ));
         assert_eq!(
-            service.get(tenant, item.id).await.unwrap().name.as_str(),
+            service
+                .get(&admin(tenant), tenant, item.id)
+                .await
+                .unwrap()
+                .name
+                .as_str(),
             "desk lamp"
         );
     }
@@ -381,12 +514,17 @@ mod tests {
     async fn deleting_twice_reports_not_found() {
         let (service, tenant) = (service(), TenantId::generate());
         let created = service
-            .create(new_item(tenant, "lamp"), None)
+            .create(&admin(tenant), new_item(tenant, "lamp"), None)
             .await
             .unwrap()
             .item;
-        service.delete(tenant, created.id, None).await.unwrap();
-        let again = service.delete(tenant, created.id, None).await;
+        service
+            .delete(&admin(tenant), tenant, created.id, None)
+            .await
+            .unwrap();
+        let again = service
+            .delete(&admin(tenant), tenant, created.id, None)
+            .await;
         assert!(matches!(again, Err(DeleteItemError::NotFound(_))));
     }
 
@@ -394,7 +532,10 @@ mod tests {
     async fn pages_follow_each_other_without_gaps_in_every_order() {
         let (service, tenant) = (service(), TenantId::generate());
         for name in ["b", "d", "a", "c", "e"] {
-            service.create(new_item(tenant, name), None).await.unwrap();
+            service
+                .create(&admin(tenant), new_item(tenant, name), None)
+                .await
+                .unwrap();
         }
         let walk = |sort| {
             let service = service.clone();
@@ -408,7 +549,7 @@ mod tests {
                         status: None,
                         after,
                     };
-                    let page = service.list(query).await.unwrap();
+                    let page = service.list(&admin(tenant), query).await.unwrap();
                     seen.extend(page.items.iter().map(|item| item.name.as_str().to_owned()));
                     match page.next {
                         Some(next) => after = Some(next),

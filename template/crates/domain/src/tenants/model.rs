@@ -95,6 +95,9 @@ pub enum CreateTenantError {
     /// Another tenant has this name.
     #[error("a tenant named {name:?} already exists", name = .0.as_str())]
     Duplicate(TenantName),
+    /// The principal lacks the permission this operation needs.
+    #[error(transparent)]
+    Forbidden(#[from] crate::auth::Forbidden),
     /// A failure the domain does not model.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -106,6 +109,9 @@ pub enum GetTenantError {
     /// No tenant has this id.
     #[error("tenant {0} does not exist")]
     NotFound(TenantId),
+    /// The principal lacks the permission this operation needs.
+    #[error(transparent)]
+    Forbidden(#[from] crate::auth::Forbidden),
     /// A failure the domain does not model.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),

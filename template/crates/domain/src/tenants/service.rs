@@ -6,6 +6,8 @@ use async_trait::async_trait;
 use tracing::instrument;
 
 use super::{CreateTenantError, GetTenantError, NewTenant, Tenant, TenantId};
+use crate::audit;
+use crate::auth::{Permission, Principal};
 
 /// Where tenants live.
 #[async_trait]
@@ -40,16 +42,31 @@ impl TenantService {
     /// # Errors
     /// See [`CreateTenantError`].
     #[instrument(skip_all, fields(tenant.id = %tenant.id), err(level = "debug"))]
-    pub async fn create(&self, tenant: NewTenant) -> Result<Tenant, CreateTenantError> {
-        self.repository.create(&tenant).await
+    pub async fn create(
+        &self,
+        principal: &Principal,
+        tenant: NewTenant,
+    ) -> Result<Tenant, CreateTenantError> {
+        principal.require(Permission::CreateTenants)?;
+        let created = self.repository.create(&tenant).await?;
+        audit::write(
+            principal,
+            "tenant.create",
+            &format!("tenant/{}", created.id),
+        );
+        Ok(created)
     }
 
-    /// Reads a tenant.
+    /// Reads a tenant: only the principal's own; any other answers "not found".
     ///
     /// # Errors
     /// See [`GetTenantError`].
-    #[instrument(skip(self), fields(tenant.id = %id), err(level = "debug"))]
-    pub async fn get(&self, id: TenantId) -> Result<Tenant, GetTenantError> {
+    #[instrument(skip(self, principal), fields(tenant.id = %id), err(level = "debug"))]
+    pub async fn get(&self, principal: &Principal, id: TenantId) -> Result<Tenant, GetTenantError> {
+        principal.require(Permission::ReadTenant)?;
+        if !principal.acts_for(id.as_uuid()) {
+            return Err(GetTenantError::NotFound(id));
+        }
         self.repository.get(id).await
     }
 }

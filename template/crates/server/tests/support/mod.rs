@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use std::time::Duration;
+
+use adapter_http::auth::{AuthSettings, DevelopmentToken};
 use adapter_postgres::PostgresPools;
+use domain::auth::Role;
 use service::config::{Settings, Sources};
 use service::startup::Application;
 use sqlx::PgPool;
@@ -64,10 +68,86 @@ pub fn database_url(database: &str, host_port: Option<&str>) -> String {
     format!("{scheme}://{authority}/{database}{query}")
 }
 
+/// `Bearer <token>` for `tenant` with `roles`, signed with the configured HS256 secret.
+pub fn bearer(auth: &AuthSettings, tenant: &str, roles: &[Role]) -> String {
+    let token = DevelopmentToken {
+        subject: "tester".to_owned(),
+        tenant: tenant.parse().unwrap(),
+        roles: roles.to_vec(),
+        lifetime: Duration::from_secs(600),
+    }
+    .mint(auth)
+    .unwrap();
+    format!("Bearer {token}")
+}
+
+/// The tenant a URL is about (`.../tenants/{id}/...`), if any.
+fn tenant_in(url: &str) -> Option<&str> {
+    let rest = url.split("/tenants/").nth(1)?;
+    let id = rest.split(['/', '?']).next()?;
+    id.parse::<uuid::Uuid>().ok().map(|_| id)
+}
+
+/// The platform operator's tenant in tests: the tenant a token names when the path names none.
+pub const PLATFORM_TENANT: &str = "0190f5d2-7e1c-7000-8000-0000000000ff";
+
+/// A reqwest client that sends what a well-behaved caller sends: a token of an admin of the
+/// tenant in the path, or of a platform admin (who creates tenants) elsewhere. Tests about
+/// authentication itself use `TestApp::anonymous` and set their own header.
+pub struct ApiClient {
+    inner: reqwest::Client,
+    auth: AuthSettings,
+}
+
+impl ApiClient {
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        url: impl AsRef<str>,
+    ) -> reqwest::RequestBuilder {
+        let url = url.as_ref();
+        let token = match tenant_in(url) {
+            Some(tenant) => bearer(&self.auth, tenant, &[Role::Admin]),
+            None => bearer(
+                &self.auth,
+                PLATFORM_TENANT,
+                &[Role::PlatformAdmin, Role::Operator],
+            ),
+        };
+        self.inner
+            .request(method, url)
+            .header(reqwest::header::AUTHORIZATION, token)
+    }
+
+    pub fn get(&self, url: impl AsRef<str>) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::GET, url)
+    }
+
+    pub fn post(&self, url: impl AsRef<str>) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::POST, url)
+    }
+
+    pub fn patch(&self, url: impl AsRef<str>) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::PATCH, url)
+    }
+
+    pub fn put(&self, url: impl AsRef<str>) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::PUT, url)
+    }
+
+    pub fn delete(&self, url: impl AsRef<str>) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::DELETE, url)
+    }
+}
+
 /// A running application and a client for it.
 pub struct TestApp {
     pub base_url: String,
-    pub client: reqwest::Client,
+    pub client: ApiClient,
+    /// A client that adds nothing: for tests of authentication and anonymous endpoints.
+    pub anonymous: reqwest::Client,
+    /// The auth settings the application runs with, to mint tokens of one's choosing.
+    pub auth: AuthSettings,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -81,6 +161,7 @@ impl TestApp {
     /// Starts the application with explicit settings and pools.
     pub async fn spawn_with(settings: Settings, pools: PostgresPools) -> Self {
         install_telemetry(&settings);
+        let auth = settings.auth.clone();
         let application = Application::with_pools(settings, pools).await.unwrap();
         let address = application.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel();
@@ -89,7 +170,12 @@ impl TestApp {
         }));
         Self {
             base_url: format!("http://{address}"),
-            client: reqwest::Client::new(),
+            client: ApiClient {
+                inner: reqwest::Client::new(),
+                auth: auth.clone(),
+            },
+            anonymous: reqwest::Client::new(),
+            auth,
             stop: Some(stop),
             task: Some(task),
         }
@@ -97,6 +183,11 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// `Bearer <token>` for `tenant` with `roles`.
+    pub fn bearer(&self, tenant: &str, roles: &[Role]) -> String {
+        bearer(&self.auth, tenant, roles)
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
