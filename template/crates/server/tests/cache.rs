@@ -34,26 +34,8 @@ fn isolated_settings() -> (service::config::Settings, String) {
 
 /// Creates a tenant and an item; returns the item's URL and its cache key.
 async fn item(app: &TestApp, prefix: &str, name: &str) -> (String, String) {
-    let tenant: Value = app
-        .client
-        .post(app.url("/api/v1/tenants"))
-        .json(&json!({"name": format!("tenant of {name}")}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let tenant = tenant["id"].as_str().unwrap();
-    let created = app
-        .client
-        .post(app.url(&format!("/api/v1/tenants/{tenant}/items")))
-        .json(&json!({"name": name}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let tenant = app.create_tenant(&format!("tenant of {name}")).await;
+    let location = app.create_item(&tenant, name).await;
     let id = location.rsplit('/').next().unwrap().to_owned();
     (location, format!("{prefix}:items:v1:{tenant}:{id}"))
 }

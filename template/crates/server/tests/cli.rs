@@ -5,8 +5,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::io::{BufRead, BufReader, Lines};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -38,6 +38,71 @@ fn run(command: &mut Command) -> (Output, String, String) {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     (output, stdout, stderr)
+}
+
+/// A `serve` child with JSON logs on stdout, the lines not read yet, and its address.
+struct Served {
+    child: Child,
+    logs: Lines<BufReader<ChildStdout>>,
+    address: String,
+}
+
+/// Starts `serve` (with `APP__DATABASE__URL` for `database` and info-level JSON logs) and reads
+/// its log until it says where it listens.
+fn serve(database: &str, extra: &[(&str, &str)]) -> Served {
+    let mut command = command(&["serve"]);
+    command
+        .env("APP__DATABASE__URL", database_url(database, None))
+        .env("APP__TELEMETRY__LOG_FILTER", "info")
+        .env("APP__TELEMETRY__LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (name, value) in extra {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut logs = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = loop {
+        let line = logs
+            .next()
+            .expect("the service logs before it exits")
+            .unwrap();
+        let line: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if line["message"] == "listening" {
+            break line["address"]
+                .as_str()
+                .unwrap()
+                .replace("0.0.0.0", "127.0.0.1");
+        }
+    };
+    Served {
+        child,
+        logs,
+        address,
+    }
+}
+
+impl Served {
+    /// Sends SIGTERM, checks the exit is clean, and returns the rest of the log.
+    async fn terminate(self) -> Vec<String> {
+        let Self {
+            mut child, logs, ..
+        } = self;
+        let pid = child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let status = tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(status.success(), "exit status {status}");
+        logs.map_while(Result::ok).collect()
+    }
 }
 
 #[test]
@@ -136,47 +201,22 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_0(
         }
     });
 
-    let mut child = command(&["serve"])
-        .env(
-            "APP__DATABASE__URL",
-            database_url(connect.get_database().unwrap(), None),
-        )
-        .env("APP__REDIS__URL", format!("redis://{silent_address}"))
-        .env("APP__HTTP__PROBE_TIMEOUT_MS", "1500")
-        .env("APP__TELEMETRY__LOG_FILTER", "info")
-        .env("APP__TELEMETRY__LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut logs = BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = loop {
-        let line = logs
-            .next()
-            .expect("the service logs before it exits")
-            .unwrap();
-        let line: serde_json::Value = serde_json::from_str(&line).unwrap();
-        if line["message"] == "listening" {
-            break line["address"]
-                .as_str()
-                .unwrap()
-                .replace("0.0.0.0", "127.0.0.1");
-        }
-    };
+    let redis = format!("redis://{silent_address}");
+    let served = serve(
+        connect.get_database().unwrap(),
+        &[
+            ("APP__REDIS__URL", redis.as_str()),
+            ("APP__HTTP__PROBE_TIMEOUT_MS", "1500"),
+        ],
+    );
+    let address = served.address.clone();
 
     let request = reqwest::Client::new()
         .get(format!("http://{address}/health/ready"))
         .header("x-request-id", "drain-test-request");
     let in_flight = tokio::spawn(request.send());
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    let terminated = tokio::spawn(served.terminate());
 
     let response = in_flight
         .await
@@ -186,12 +226,7 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_0(
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["checks"]["redis"]["status"], "down", "{body}");
 
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "exit status {status}");
-    let rest: Vec<String> = logs.map_while(Result::ok).collect();
+    let rest = terminated.await.unwrap();
     assert!(
         rest.iter().any(|line| line.contains("SIGTERM received")),
         "{rest:?}"
@@ -265,28 +300,8 @@ async fn audit_events_say_who_did_what_with_the_request_id_and_never_the_token(
     _options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    let mut child = command(&["serve"])
-        .env(
-            "APP__DATABASE__URL",
-            database_url(connect.get_database().unwrap(), None),
-        )
-        .env("APP__TELEMETRY__LOG_FILTER", "info")
-        .env("APP__TELEMETRY__LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut logs = BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = loop {
-        let line = logs.next().expect("the service logs").unwrap();
-        let line: serde_json::Value = serde_json::from_str(&line).unwrap();
-        if line["message"] == "listening" {
-            break line["address"]
-                .as_str()
-                .unwrap()
-                .replace("0.0.0.0", "127.0.0.1");
-        }
-    };
+    let served = serve(connect.get_database().unwrap(), &[]);
+    let address = served.address.clone();
     let base = format!("http://{address}");
     let client = reqwest::Client::new();
     let tenant = "0190f5d2-7e1c-7000-8000-00000000000a";
@@ -341,20 +356,7 @@ async fn audit_events_say_who_did_what_with_the_request_id_and_never_the_token(
     // Metrics are public by default: no denial to audit without the example.
     assert_eq!(denied.status(), 200);
 {% endif %}
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "exit status {status}");
-    let lines: Vec<String> = logs.map_while(Result::ok).collect();
+    let lines = served.terminate().await;
     let audit: Vec<serde_json::Value> = lines
         .iter()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())

@@ -12,16 +12,8 @@ use sqlx::PgPool;
 use support::TestApp;
 
 async fn tenant(app: &TestApp, name: &str) -> String {
-    let response = app
-        .client
-        .post(app.url("/api/v1/tenants"))
-        .json(&json!({"name": name}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let tenant: Value = response.json().await.unwrap();
-    format!("/api/v1/tenants/{}/items", tenant["id"].as_str().unwrap())
+    let tenant = app.create_tenant(name).await;
+    format!("/api/v1/tenants/{tenant}/items")
 }
 
 async fn count(pool: &PgPool, table: &str) -> i64 {

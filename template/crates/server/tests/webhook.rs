@@ -47,17 +47,8 @@ async fn creating_an_item_announces_it_once(pool: PgPool) {
     let mut settings = test_settings();
     settings.webhook.url = url;
     let app = TestApp::spawn_with(settings, adapter_postgres::PostgresPools::single(pool)).await;
-    let tenant: Value = app
-        .client
-        .post(app.url("/api/v1/tenants"))
-        .json(&json!({"name": "acme"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let items = format!("/api/v1/tenants/{}/items", tenant["id"].as_str().unwrap());
+    let tenant = app.create_tenant("acme").await;
+    let items = format!("/api/v1/tenants/{tenant}/items");
     let post = || {
         app.client
             .post(app.url(&items))

@@ -190,7 +190,34 @@ impl TestApp {
         bearer(&self.auth, tenant, roles)
     }
 
-    pub async fn get(&self, path: &str) -> reqwest::Response {
+{% if example %}    /// Creates a tenant as the platform admin; returns its id.
+    pub async fn create_tenant(&self, name: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/v1/tenants"))
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+        let tenant: serde_json::Value = response.json().await.unwrap();
+        tenant["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates an item named `name` in `tenant` as its admin; returns its `Location`.
+    pub async fn create_item(&self, tenant: &str, name: &str) -> String {
+        let created = self
+            .client
+            .post(self.url(&format!("/api/v1/tenants/{tenant}/items")))
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+        created.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+{% endif %}    pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
