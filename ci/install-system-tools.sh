@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the non-Python tools the harness needs, pinned where the registry allows:
-# shellcheck (Debian; actionlint runs it on workflow scripts) and cargo-deny (crates.io).
+# shellcheck (Debian; actionlint runs it on workflow scripts), promtool (Debian's prometheus
+# package; checks and unit-tests the alert rules) and cargo-deny (crates.io).
 set -euo pipefail
 
 if ! command -v shellcheck >/dev/null; then
@@ -14,6 +15,18 @@ if ! command -v shellcheck >/dev/null; then
     fi
 fi
 shellcheck --version | sed -n 2p
+
+if ! command -v promtool >/dev/null; then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+        echo "installing promtool (Debian package prometheus; its server is not started)"
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    else
+        echo "promtool is missing: install it (apt-get install prometheus) to check the alert rules" >&2
+        exit 1
+    fi
+fi
+promtool --version | head -1
 
 version=0.20.2
 root=${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}

@@ -134,6 +134,10 @@ manifests_valid() {
     done
 }
 
+alerts_valid() {
+    (cd deploy/kubernetes/base && promtool check rules alerts.yaml && promtool test rules alerts.test.yaml)
+}
+
 checkov_clean() {
     local rendered overlay
     rendered=$(mktemp -d)
@@ -188,6 +192,7 @@ for variant in "${order[@]}"; do
         step "$variant" openapi openapi_document_valid
         step "$variant" hadolint hadolint_clean
         step "$variant" kubernetes manifests_valid
+        step "$variant" alerts alerts_valid
         step "$variant" checkov checkov_clean
         step "$variant" workflows workflows_clean
         step "$variant" cargo-deny cargo deny --locked --offline check bans licenses sources
@@ -197,7 +202,7 @@ for variant in "${order[@]}"; do
             step "$variant" release-drain release_drain "$project"
         fi
     else
-        for skipped in clippy sqlx-offline openapi hadolint kubernetes checkov workflows cargo-deny test todo release-drain; do
+        for skipped in clippy sqlx-offline openapi hadolint kubernetes alerts checkov workflows cargo-deny test todo release-drain; do
             record "$variant" "$skipped" SKIP 0 "build failed"
         done
     fi

@@ -34,7 +34,7 @@ enum Zone {
     Api,
     /// `/docs` and the OpenAPI document.
     Docs,
-    /// `/metrics`.
+    /// `/metrics`: never rate limited, so monitoring has no gaps when it matters most.
     Metrics,
     /// `/health/*`: never rate limited, so probes see the truth under load.
     Health,
@@ -93,7 +93,7 @@ pub async fn guard(State(guard): State<AccessGuard>, mut request: Request, next:
         }
     };
     // Anonymous and failed attempts spend the IP's budget too: guessing tokens is rate limited.
-    let decision = if zone == Zone::Health {
+    let decision = if matches!(zone, Zone::Health | Zone::Metrics) {
         None
     } else {
         guard.limits.check(&caller)
@@ -105,6 +105,11 @@ pub async fn guard(State(guard): State<AccessGuard>, mut request: Request, next:
         response
     };
     if decision.is_some_and(|decision| !decision.allowed) {
+        let kind = match caller {
+            Caller::Principal(_) => "principal",
+            Caller::Address(_) => "address",
+        };
+        metrics::counter!("http_server_rate_limited_total", "caller" => kind).increment(1);
         tracing::info!(?caller, "rate limited");
         let problem = Problem::from_status(StatusCode::TOO_MANY_REQUESTS);
         return with_limits(problem.into_response());

@@ -13,14 +13,14 @@ use domain::items::{
     ListItemsError, NewItem, UpdateItem, UpdateItemError,
 };
 use domain::tenants::TenantId;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{Connection, Postgres, Transaction};
 use time::OffsetDateTime;
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::PostgresPools;
 use crate::cipher::FieldCipher;
 use crate::errors::{is_foreign_key_violation, is_transient, is_unique_violation};
+use crate::{MeteredPool, PostgresPools};
 
 /// How often a transaction that lost a race (deadlock, serialization failure) is run again.
 const ATTEMPTS: u32 = 3;
@@ -28,8 +28,8 @@ const ATTEMPTS: u32 = 3;
 /// Items stored in the `items` table.
 #[derive(Debug, Clone)]
 pub struct PostgresItemRepository {
-    primary: PgPool,
-    reader: PgPool,
+    primary: MeteredPool,
+    reader: MeteredPool,
     cipher: FieldCipher,
 }
 
@@ -39,8 +39,8 @@ impl PostgresItemRepository {
     #[must_use]
     pub fn new(pools: &PostgresPools, cipher: FieldCipher) -> Self {
         Self {
-            primary: pools.primary.clone(),
-            reader: pools.reader().clone(),
+            primary: pools.metered_primary(),
+            reader: pools.metered_reader(),
             cipher,
         }
     }
@@ -149,7 +149,8 @@ impl PostgresItemRepository {
         idempotency: Option<&Idempotency>,
     ) -> Result<CreatedItem, CreateFailure> {
         let failure = |error| CreateFailure::from_sqlx(error, item);
-        let mut transaction = self.primary.begin().await.map_err(failure)?;
+        let mut connection = self.primary.acquire().await.map_err(failure)?;
+        let mut transaction = connection.begin().await.map_err(failure)?;
         if let Some(idempotency) = idempotency {
             let claimed = sqlx::query!(
                 "INSERT INTO item_idempotency_keys \
@@ -272,6 +273,7 @@ impl ItemRepository for PostgresItemRepository {
 
     #[instrument(skip(self), fields(db.system.name = "postgresql"), err(level = "debug"))]
     async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Item, GetItemError> {
+        let mut connection = self.primary.acquire().await.context("reading an item")?;
         let row = sqlx::query_as!(
             ItemRow,
             "SELECT id, tenant_id, name, description_ciphertext, description_key_id, status, \
@@ -280,7 +282,7 @@ impl ItemRepository for PostgresItemRepository {
             tenant_id.as_uuid(),
             id.as_uuid(),
         )
-        .fetch_optional(&self.primary)
+        .fetch_optional(&mut *connection)
         .await
         .context("reading an item")?;
         match row {
@@ -303,6 +305,7 @@ impl ItemRepository for PostgresItemRepository {
             Some(ItemCursor::Name(name)) => Some(name.as_str()),
             _ => None,
         };
+        let mut connection = self.reader.acquire().await.context("listing items")?;
         let rows = match (query.sort, name) {
             (ItemSort::CreatedAscending, _) => {
                 sqlx::query_file_as!(
@@ -314,7 +317,7 @@ impl ItemRepository for PostgresItemRepository {
                     id,
                     limit
                 )
-                .fetch_all(&self.reader)
+                .fetch_all(&mut *connection)
                 .await
             }
             (ItemSort::CreatedDescending, _) => {
@@ -327,7 +330,7 @@ impl ItemRepository for PostgresItemRepository {
                     id,
                     limit
                 )
-                .fetch_all(&self.reader)
+                .fetch_all(&mut *connection)
                 .await
             }
             (ItemSort::NameAscending, name) => {
@@ -339,7 +342,7 @@ impl ItemRepository for PostgresItemRepository {
                     name,
                     limit
                 )
-                .fetch_all(&self.reader)
+                .fetch_all(&mut *connection)
                 .await
             }
             (ItemSort::NameDescending, Some(name)) => {
@@ -351,7 +354,7 @@ impl ItemRepository for PostgresItemRepository {
                     name,
                     limit
                 )
-                .fetch_all(&self.reader)
+                .fetch_all(&mut *connection)
                 .await
             }
             (ItemSort::NameDescending, None) => {
@@ -362,7 +365,7 @@ impl ItemRepository for PostgresItemRepository {
                     status,
                     limit
                 )
-                .fetch_all(&self.reader)
+                .fetch_all(&mut *connection)
                 .await
             }
         }
@@ -380,6 +383,7 @@ impl ItemRepository for PostgresItemRepository {
     #[instrument(skip_all, fields(db.system.name = "postgresql", item.id = %update.id), err(level = "debug"))]
     async fn update(&self, update: &UpdateItem) -> Result<Item, UpdateItemError> {
         let changes = &update.changes;
+        let mut connection = self.primary.acquire().await.context("updating an item")?;
         let (ciphertext, key_id) = seal_description(
             &self.cipher,
             update.tenant_id,
@@ -410,7 +414,7 @@ impl ItemRepository for PostgresItemRepository {
             key_id,
             changes.status.map(ItemStatus::as_str),
         )
-        .fetch_optional(&self.primary)
+        .fetch_optional(&mut *connection)
         .await
         .map_err(|error| {
             if is_unique_violation(&error) {
@@ -423,6 +427,8 @@ impl ItemRepository for PostgresItemRepository {
                 UpdateItemError::Unexpected(anyhow::Error::new(error).context("updating an item"))
             }
         })?;
+        // Back to the pool before the follow-up query takes one.
+        drop(connection);
         if let Some(row) = row {
             return Ok(row.into_item(&self.cipher)?);
         }
@@ -444,6 +450,7 @@ impl ItemRepository for PostgresItemRepository {
         id: ItemId,
         expected_version: Option<i64>,
     ) -> Result<i64, DeleteItemError> {
+        let mut connection = self.primary.acquire().await.context("deleting an item")?;
         let deleted = sqlx::query_scalar!(
             "DELETE FROM items WHERE tenant_id = $1 AND id = $2 \
              AND ($3::bigint IS NULL OR version = $3) RETURNING version",
@@ -451,9 +458,10 @@ impl ItemRepository for PostgresItemRepository {
             id.as_uuid(),
             expected_version,
         )
-        .fetch_optional(&self.primary)
+        .fetch_optional(&mut *connection)
         .await
         .context("deleting an item")?;
+        drop(connection);
         if let Some(version) = deleted {
             return Ok(version);
         }
@@ -475,12 +483,17 @@ impl PostgresItemRepository {
         tenant_id: TenantId,
         id: ItemId,
     ) -> anyhow::Result<Option<i64>> {
+        let mut connection = self
+            .primary
+            .acquire()
+            .await
+            .context("reading an item's version")?;
         sqlx::query_scalar!(
             "SELECT version FROM items WHERE tenant_id = $1 AND id = $2",
             tenant_id.as_uuid(),
             id.as_uuid(),
         )
-        .fetch_optional(&self.primary)
+        .fetch_optional(&mut *connection)
         .await
         .context("reading an item's version")
     }

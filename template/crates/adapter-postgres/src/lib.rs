@@ -15,7 +15,7 @@ mod probe;
 pub use cipher::{FieldCipher, Sealed};
 {% if example %}pub use items::PostgresItemRepository;
 {% endif %}pub use migrations::{AppliedMigration, MigrationStatus, Migrations};
-pub use pool::{PostgresPools, PostgresSettings};
+pub use pool::{MeteredPool, PostgresPools, PostgresSettings};
 pub use probe::PostgresProbe;
 {% if example %}pub use tenants::PostgresTenantRepository;
 {% endif %}

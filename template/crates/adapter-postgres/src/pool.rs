@@ -1,9 +1,11 @@
 //! Builds the connection pool from typed settings. Every knob a production database needs is a
 //! setting here, so operators tune the pool in configuration rather than in code.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+use sqlx::Postgres;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 /// PostgreSQL settings, the `[database]` section of the configuration.
@@ -88,6 +90,28 @@ impl PostgresPools {
         self.replica.as_ref().unwrap_or(&self.primary)
     }
 
+    /// The primary, with its connection waits measured.
+    #[must_use]
+    pub fn metered_primary(&self) -> MeteredPool {
+        MeteredPool {
+            pool: self.primary.clone(),
+            name: "primary",
+        }
+    }
+
+    /// The reader (replica or primary), with its connection waits measured.
+    #[must_use]
+    pub fn metered_reader(&self) -> MeteredPool {
+        MeteredPool {
+            pool: self.reader().clone(),
+            name: if self.replica.is_some() {
+                "replica"
+            } else {
+                "primary"
+            },
+        }
+    }
+
     /// Sets the connection-pool gauges (OTel's `db.client.connections.*`), for `/metrics`.
     pub fn record_metrics(&self) {
         let pools = std::iter::once(("primary", &self.primary))
@@ -133,4 +157,49 @@ fn with_session_settings(
     options
         .application_name(application_name)
         .options([("statement_timeout", statement_timeout.as_str())])
+}
+
+/// A pool whose callers are counted while they wait for a connection: the
+/// `db_client_connection_pending_requests` gauge (how many wait right now, OTel's
+/// `db.client.connection.pending_requests`) and the `db_client_connection_wait_time_seconds`
+/// histogram. A pool too small for the load shows there first, before acquire timeouts.
+/// Repositories take connections through it rather than handing the pool to sqlx.
+#[derive(Debug, Clone)]
+pub struct MeteredPool {
+    pool: PgPool,
+    name: &'static str,
+}
+
+impl MeteredPool {
+    /// A connection, after waiting for one if the pool is exhausted.
+    ///
+    /// # Errors
+    /// When no connection frees up within `database.acquire_timeout_ms`, or none can be opened.
+    pub async fn acquire(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        let waiting = Waiting::start(self.name);
+        let started = Instant::now();
+        let connection = self.pool.acquire().await;
+        drop(waiting);
+        metrics::histogram!("db_client_connection_wait_time_seconds", "pool" => self.name)
+            .record(started.elapsed().as_secs_f64());
+        connection
+    }
+}
+
+/// One waiter on the pending gauge; dropping it (also when the request is cancelled mid-wait)
+/// takes it off again.
+struct Waiting(metrics::Gauge);
+
+impl Waiting {
+    fn start(pool: &'static str) -> Self {
+        let gauge = metrics::gauge!("db_client_connection_pending_requests", "pool" => pool);
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
 }

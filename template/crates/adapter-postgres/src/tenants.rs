@@ -5,19 +5,18 @@ use async_trait::async_trait;
 use domain::tenants::{
     CreateTenantError, GetTenantError, NewTenant, Tenant, TenantId, TenantName, TenantRepository,
 };
-use sqlx::PgPool;
 use time::OffsetDateTime;
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::PostgresPools;
 use crate::errors::is_unique_violation;
+use crate::{MeteredPool, PostgresPools};
 
 /// Tenants stored in the `tenants` table.
 #[derive(Debug, Clone)]
 pub struct PostgresTenantRepository {
-    primary: PgPool,
-    reader: PgPool,
+    primary: MeteredPool,
+    reader: MeteredPool,
 }
 
 impl PostgresTenantRepository {
@@ -25,8 +24,8 @@ impl PostgresTenantRepository {
     #[must_use]
     pub fn new(pools: &PostgresPools) -> Self {
         Self {
-            primary: pools.primary.clone(),
-            reader: pools.reader().clone(),
+            primary: pools.metered_primary(),
+            reader: pools.metered_reader(),
         }
     }
 }
@@ -54,13 +53,14 @@ impl TryFrom<TenantRow> for Tenant {
 impl TenantRepository for PostgresTenantRepository {
     #[instrument(skip_all, fields(db.system.name = "postgresql", tenant.id = %tenant.id), err(level = "debug"))]
     async fn create(&self, tenant: &NewTenant) -> Result<Tenant, CreateTenantError> {
+        let mut connection = self.primary.acquire().await.context("inserting a tenant")?;
         let row = sqlx::query_as!(
             TenantRow,
             "INSERT INTO tenants (id, name) VALUES ($1, $2) RETURNING id, name, created_at",
             tenant.id.as_uuid(),
             tenant.name.as_str(),
         )
-        .fetch_one(&self.primary)
+        .fetch_one(&mut *connection)
         .await
         .map_err(|error| {
             if is_unique_violation(&error) {
@@ -76,12 +76,13 @@ impl TenantRepository for PostgresTenantRepository {
 
     #[instrument(skip(self), fields(db.system.name = "postgresql"), err(level = "debug"))]
     async fn get(&self, id: TenantId) -> Result<Tenant, GetTenantError> {
+        let mut connection = self.reader.acquire().await.context("reading a tenant")?;
         let row = sqlx::query_as!(
             TenantRow,
             "SELECT id, name, created_at FROM tenants WHERE id = $1",
             id.as_uuid(),
         )
-        .fetch_optional(&self.reader)
+        .fetch_optional(&mut *connection)
         .await
         .context("reading a tenant")?;
         match row {

@@ -7,6 +7,7 @@ mod support;
 
 use std::io::{BufRead, BufReader, Lines};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -395,4 +396,106 @@ async fn audit_events_say_who_did_what_with_the_request_id_and_never_the_token(
     assert!(!lines.iter().any(|line| line.contains("secret plans")));
 {% endif %}    assert!(!lines.iter().any(|line| line.contains(bad_token)));
     assert!(!lines.iter().any(|line| line.contains(&viewer)));
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_requests_log_lines_carry_its_trace_id_span_id_and_request_id(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let served = serve(connect.get_database().unwrap(), &[]);
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let response = reqwest::Client::new()
+        .get(format!("http://{}/api/v1/nothing-here", served.address))
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .header("x-request-id", "log-correlation-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let problem: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        problem["traceId"], trace,
+        "the client sees the trace id too"
+    );
+    let lines = served.terminate().await;
+    let finished: serde_json::Value = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| line["message"] == "request finished")
+        .unwrap_or_else(|| panic!("no request log line in {lines:#?}"));
+    let request = finished["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|span| span["name"] == "request")
+        .unwrap_or_else(|| panic!("no request span on {finished}"));
+    assert_eq!(request["trace_id"], trace, "{finished}");
+    assert_eq!(request["request_id"], "log-correlation-1", "{finished}");
+    let span_id = request["span_id"].as_str().unwrap();
+    assert!(
+        span_id.len() == 16 && span_id != "00f067aa0ba902b7",
+        "our own span, not the caller's: {finished}"
+    );
+}
+
+/// What a stand-in OTLP receiver got: each export's content type and body.
+type Exports = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn traces_reach_an_otlp_http_receiver_and_are_flushed_on_shutdown(
+    _options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    // A stand-in OTLP/HTTP receiver: records each export's content type and body.
+    let exports: Exports = Arc::default();
+    let record = Arc::clone(&exports);
+    let receiver = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let content_type = headers
+                    .get("content-type")
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                record.lock().unwrap().push((content_type, body.to_vec()));
+                async {}
+            },
+        ),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+
+    let served = serve(
+        connect.get_database().unwrap(),
+        &[("APP__TELEMETRY__OTLP_ENDPOINT", endpoint.as_str())],
+    );
+    let response = reqwest::get(format!("http://{}/health/live", served.address))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // The batch is still buffered; SIGTERM must flush it before the process exits.
+    served.terminate().await;
+
+    let exports = exports.lock().unwrap().clone();
+    assert!(!exports.is_empty(), "no export reached the receiver");
+    assert!(
+        exports
+            .iter()
+            .all(|(content_type, _)| content_type == "application/x-protobuf"),
+        "OTLP over HTTP with protobuf bodies"
+    );
+    // Protobuf keeps strings as UTF-8: the span name and the resource attributes are readable.
+    let bodies: Vec<u8> = exports.into_iter().flat_map(|(_, body)| body).collect();
+    let text = String::from_utf8_lossy(&bodies);
+    for expected in [
+        "GET /health/live",
+        "{{project-name}}",
+        "service.version",
+        "deployment.environment.name",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not exported");
+    }
 }

@@ -1,14 +1,16 @@
 //! `/metrics` after real traffic: request series by route, method and status class, the
-//! connection pool, build info, all in the Prometheus text format.
+//! connection pool (size, idle, waiting), cache hits and misses, circuit breakers, rate-limit
+//! rejections and build info, all in the Prometheus text format.
 
 // A failed unwrap in a test is a failed assertion, with the value in the message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
+use adapter_postgres::PostgresPools;
 use reqwest::StatusCode;
 use sqlx::PgPool;
-use support::TestApp;
+use support::{TestApp, test_settings};
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn traffic_shows_up_by_route_method_and_status_class(pool: PgPool) {
@@ -51,5 +53,55 @@ async fn traffic_shows_up_by_route_method_and_status_class(pool: PgPool) {
             >= 1.0
     );
     assert!(body.contains("service_build_info{"));
+    app.stop().await.unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn pool_cache_breaker_and_rate_limit_series_follow_the_traffic(pool: PgPool) {
+    let mut settings = test_settings();
+    settings.rate_limit.per_ip_per_second = 1;
+    settings.rate_limit.per_ip_burst = 1;
+    let app = TestApp::spawn_with(settings, PostgresPools::single(pool)).await;
+    let limited = r#"http_server_rate_limited_total{caller="address"}"#;
+    let limited_before = app.metric(limited).await;
+    for _ in 0..3 {
+        app.anonymous
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(
+        app.metric(limited).await >= limited_before + 2.0,
+        "anonymous calls past the burst are counted"
+    );
+{% if example %}
+    let tenant = app.create_tenant("metered").await;
+    let location = app.create_item(&tenant, "lamp").await;
+    let hit = r#"cache_requests_total{backend="redis",cache="items",result="hit"}"#;
+    let hits_before = app.metric(hit).await;
+    for _ in 0..2 {
+        assert_eq!(app.get(&location).await.status(), StatusCode::OK);
+    }
+    assert!(
+        app.metric(hit).await >= hits_before + 1.0,
+        "reads hit the cache"
+    );
+    let body = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        body.contains(r#"circuit_breaker_open{breaker="redis"} 0"#),
+        "the Redis breaker is closed: {body}"
+    );
+{% endif %}
+    let body = app.get("/metrics").await.text().await.unwrap();
+    for series in [
+        r#"db_client_connections_usage{pool="primary",state="idle"}"#,
+        r#"db_client_connections_usage{pool="primary",state="used"}"#,
+{% if example %}        // Waiting for a connection, measured where the repositories take one.
+        r#"db_client_connection_pending_requests{pool="primary"}"#,
+        r#"db_client_connection_wait_time_seconds_count{pool="primary"}"#,
+{% endif %}    ] {
+        assert!(body.contains(series), "{series} missing from {body}");
+    }
     app.stop().await.unwrap();
 }

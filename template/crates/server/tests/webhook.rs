@@ -6,44 +6,16 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::routing::post;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use support::{TestApp, test_settings};
-
-type Received = Arc<Mutex<Vec<(HeaderMap, Value)>>>;
-
-async fn receiver() -> (Received, String) {
-    let received = Received::default();
-    let app =
-        axum::Router::new()
-            .route(
-                "/events",
-                post(
-                    |State(received): State<Received>,
-                     headers: HeaderMap,
-                     Json(body): Json<Value>| async move {
-                        received.lock().unwrap().push((headers, body));
-                    },
-                ),
-            )
-            .with_state(received.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/events", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (received, url)
-}
+use support::{TestApp, test_settings, webhook_receiver};
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn creating_an_item_announces_it_once(pool: PgPool) {
-    let (received, url) = receiver().await;
+    let (received, url) = webhook_receiver().await;
     let mut settings = test_settings();
     settings.webhook.url = url;
     let app = TestApp::spawn_with(settings, adapter_postgres::PostgresPools::single(pool)).await;

@@ -13,6 +13,7 @@ pub use exposition::Metrics;
 
 pub use setup::{
     LogFormat, ServiceIdentity, TelemetryError, TelemetryGuard, TelemetrySettings, init,
+    init_with_exporter,
 };
 
 use opentelemetry::trace::TraceContextExt;

@@ -5,7 +5,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, TracerProviderBuilder};
 use serde::Deserialize;
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::LevelFilter;
@@ -98,12 +98,49 @@ pub fn init(
     settings: &TelemetrySettings,
     service: &ServiceIdentity,
 ) -> Result<TelemetryGuard, TelemetryError> {
+    let mut builder = provider_builder(settings, service)?;
+    if !settings.otlp_endpoint.is_empty() {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_endpoint(settings.otlp_endpoint.clone())
+            .build()
+            .map_err(|source| TelemetryError::Exporter {
+                endpoint: settings.otlp_endpoint.clone(),
+                source,
+            })?;
+        // Batches leave on a background thread: a slow collector never delays a request.
+        builder = builder.with_batch_exporter(exporter);
+    }
+    install(settings, service, builder.build())
+}
+
+/// Like [`init`], but every span goes to `exporter` as soon as it ends, whatever
+/// `otlp_endpoint` says. For tests, with the SDK's in-memory exporter: what they read is what
+/// an OTLP collector would have received.
+///
+/// # Errors
+/// See [`TelemetryError`].
+pub fn init_with_exporter(
+    settings: &TelemetrySettings,
+    service: &ServiceIdentity,
+    exporter: impl SpanExporter + 'static,
+) -> Result<TelemetryGuard, TelemetryError> {
+    let provider = provider_builder(settings, service)?
+        .with_simple_exporter(exporter)
+        .build();
+    install(settings, service, provider)
+}
+
+fn install(
+    settings: &TelemetrySettings,
+    service: &ServiceIdentity,
+    provider: SdkTracerProvider,
+) -> Result<TelemetryGuard, TelemetryError> {
     let filter =
         EnvFilter::try_new(&settings.log_filter).map_err(|source| TelemetryError::Filter {
             filter: settings.log_filter.clone(),
             source,
         })?;
-    let provider = tracer_provider(settings, service)?;
     let tracer = provider.tracer(service.name);
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
 
@@ -132,10 +169,11 @@ pub fn init(
     Ok(TelemetryGuard { provider })
 }
 
-fn tracer_provider(
+/// Resource and sampler; the exporter is the caller's choice.
+fn provider_builder(
     settings: &TelemetrySettings,
     service: &ServiceIdentity,
-) -> Result<SdkTracerProvider, TelemetryError> {
+) -> Result<TracerProviderBuilder, TelemetryError> {
     if !(0.0..=1.0).contains(&settings.sampling_ratio) {
         return Err(TelemetryError::SamplingRatio(settings.sampling_ratio));
     }
@@ -146,21 +184,9 @@ fn tracer_provider(
             KeyValue::new("deployment.environment.name", service.environment.clone()),
         ])
         .build();
-    let mut builder = SdkTracerProvider::builder()
+    Ok(SdkTracerProvider::builder()
         .with_resource(resource)
         .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
             settings.sampling_ratio,
-        ))));
-    if !settings.otlp_endpoint.is_empty() {
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_endpoint(settings.otlp_endpoint.clone())
-            .build()
-            .map_err(|source| TelemetryError::Exporter {
-                endpoint: settings.otlp_endpoint.clone(),
-                source,
-            })?;
-        builder = builder.with_batch_exporter(exporter);
-    }
-    Ok(builder.build())
+        )))))
 }

@@ -255,7 +255,30 @@ fn parse_series(series: &str) -> (String, Vec<String>) {
     (name.to_owned(), labels)
 }
 
-/// Forwards a local port to a target; `cut` drops every connection and refuses new ones,
+{% if example %}/// What a webhook receiver got: each request's headers and JSON body.
+pub type Received = Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, serde_json::Value)>>>;
+
+/// A local webhook receiver that records every event; returns the record and its URL.
+pub async fn webhook_receiver() -> (Received, String) {
+    let received = Received::default();
+    let record = Arc::clone(&received);
+    let app = axum::Router::new().route(
+        "/events",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap,
+                  axum::Json(body): axum::Json<serde_json::Value>| {
+                record.lock().unwrap().push((headers, body));
+                async {}
+            },
+        ),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (received, url)
+}
+
+{% endif %}/// Forwards a local port to a target; `cut` drops every connection and refuses new ones,
 /// `restore` lets them through again. The dependency behind it is real; only the path breaks.
 pub struct TcpProxy {
     pub address: SocketAddr,
