@@ -22,12 +22,16 @@ export CARGO_TERM_COLOR=never
 # One build at a time on small machines: cargo's own parallelism is enough.
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-$(nproc)}
 
-# Variants: name, then cargo-generate --define arguments.
+# Variants: name, then cargo-generate --define arguments. Together they cover every value of
+# every option and every pair of values (checked by tests/pairwise.py before anything runs);
+# options left out of a row take their defaults.
 declare -A variants=(
     [default]=""
-    [no-example]="-d example=false"
+    [example-plain]="-d kubernetes=false -d ci=none"
+    [bare-k8s]="-d example=false -d ci=none"
+    [bare-github]="-d example=false -d kubernetes=false"
 )
-order=(default no-example)
+order=(default example-plain bare-k8s bare-github)
 if [[ -n "${HARNESS_VARIANTS:-}" ]]; then
     read -r -a order <<<"$HARNESS_VARIANTS"
 fi
@@ -40,12 +44,13 @@ echo "harness: generating into $scratch (outside the repository: cargo must not 
 echo "harness: CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
 
 rows=()
+summary=()
 passed=0
 failed=0
 
 # record <variant> <step> <status> <seconds> [note]
 record() {
-    rows+=("$(printf '%-12s %-14s %-5s %6ss  %s' "$1" "$2" "$3" "$4" "${5:-}")")
+    rows+=("$(printf '%-14s %-14s %-5s %6ss  %s' "$1" "$2" "$3" "$4" "${5:-}")")
     if [[ $3 == PASS ]]; then passed=$((passed + 1)); elif [[ $3 == FAIL ]]; then failed=$((failed + 1)); fi
 }
 
@@ -97,8 +102,11 @@ step tools services bash "$repo/ci/services.sh" || {
     exit 1
 }
 
-# --- the hooks ---------------------------------------------------------------------------
+# --- the hooks and the option matrix --------------------------------------------------------
 step hooks refusals bash "$repo/tests/hooks.sh" "$repo" "$scratch/hooks"
+pairwise_args=()
+for variant in "${order[@]}"; do pairwise_args+=("$variant=${variants[$variant]-}"); done
+step options pairwise python3 "$repo/tests/pairwise.py" "$repo/template/cargo-generate.toml" "${pairwise_args[@]}"
 
 # --- each variant ---------------------------------------------------------------------------
 no_build_warnings() {
@@ -126,6 +134,12 @@ hadolint_clean() {
     "$python_tools/hadolint" Dockerfile
 }
 
+# Steps that check a part an option may leave out: SKIP (with the reason) when it is absent.
+absent() {
+    [[ -e $1 ]] && return 1
+    record "$variant" "$2" SKIP 0 "$3"
+}
+
 manifests_valid() {
     local overlay
     for overlay in deploy/kubernetes/overlays/*/; do
@@ -142,6 +156,7 @@ checkov_clean() {
     local rendered overlay
     rendered=$(mktemp -d)
     for overlay in deploy/kubernetes/overlays/*/; do
+        [[ -d $overlay ]] || continue
         kubectl kustomize "$overlay" >"$rendered/$(basename "$overlay").yaml" || return 1
     done
     cp Dockerfile "$rendered/"
@@ -174,6 +189,7 @@ for variant in "${order[@]}"; do
     if [[ -z "${variants[$variant]+set}" ]]; then
         echo "unknown variant $variant"; failed=$((failed + 1)); continue
     fi
+    variant_started=$(date +%s)
     project="$variant-svc"
     destination="$scratch/$project"
     # shellcheck disable=SC2086 # the defines are deliberately split into words
@@ -191,10 +207,10 @@ for variant in "${order[@]}"; do
         step "$variant" sqlx-offline sqlx_offline_data_current "$variant"
         step "$variant" openapi openapi_document_valid
         step "$variant" hadolint hadolint_clean
-        step "$variant" kubernetes manifests_valid
-        step "$variant" alerts alerts_valid
+        absent deploy/kubernetes kubernetes "kubernetes=false" || step "$variant" kubernetes manifests_valid
+        absent deploy/kubernetes alerts "kubernetes=false" || step "$variant" alerts alerts_valid
         step "$variant" checkov checkov_clean
-        step "$variant" workflows workflows_clean
+        absent .github workflows "ci=none" || step "$variant" workflows workflows_clean
         step "$variant" cargo-deny cargo deny --locked --offline check bans licenses sources
         step "$variant" test cargo test --locked --no-fail-fast
         step "$variant" todo python3 "$repo/tests/todo_check.py" . "$logs/todo-ids-$variant.tsv"
@@ -207,6 +223,7 @@ for variant in "${order[@]}"; do
         done
     fi
     cd "$repo" || exit 1
+    summary+=("$(printf '%-14s %6ss  %s' "$variant" $(( $(date +%s) - variant_started )) "${variants[$variant]:-(all defaults)}")")
 done
 
 # TODO IDs mean the same item in every variant.
@@ -214,8 +231,11 @@ step all todo-ids bash -c "python3 '$repo/tests/todo_stable.py' '$logs'/todo-ids
 
 total=$(( $(date +%s) - started_all ))
 echo
-echo "variant      step           result  time  note"
+echo "variant        step           result  time  note"
 printf '%s\n' "${rows[@]}"
+echo
+echo "variant        time     options (pairwise set)"
+printf '%s\n' "${summary[@]}"
 echo "total ${total}s; logs in $logs"
 echo "harness: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

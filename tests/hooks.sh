@@ -51,6 +51,44 @@ refuse privileged-port folder "between 1024 and 65535" --name ok-svc -d http_por
 refuse too-large-port folder "between 1024 and 65535" --name ok-svc -d http_port=70000
 refuse non-numeric-port folder "whole number" --name ok-svc -d http_port=eighty
 refuse quote-in-description folder "must not contain quotes" --name ok-svc -d 'description=say "hi"'
+refuse unknown-ci folder 'ci must be "github" or "none"' --name ok-svc -d ci=gitlab
+
+# env <case> <expectation: random|placeholders> <cargo-generate arguments...>: the post hook
+# writes .env with random secrets when commands are allowed, clear placeholders otherwise,
+# and prints the next steps.
+env_file() {
+    local name=$1 expected=$2
+    shift 2
+    local destination="$scratch/$name-svc" output problems=()
+    output=$(cd "$scratch" && cargo generate --path "$repo" --name "$name-svc" --silent --vcs none --no-fmt "$@" 2>&1) ||
+        problems+=("generation failed")
+    local env="$destination/.env"
+    [[ "$output" == *"Next steps:"* ]] || problems+=("no next steps printed")
+    if [[ ! -f $env ]]; then
+        problems+=("no .env written")
+    elif [[ $expected == random ]]; then
+        local cursor jwt
+        cursor=$(sed -n 's/^APP__HTTP__CURSOR_SECRET=//p' "$env")
+        jwt=$(sed -n 's/^APP__AUTH__HS256_SECRET=//p' "$env")
+        [[ $cursor =~ ^[0-9a-f]{64}$ ]] || problems+=("cursor secret is '$cursor', not 64 hex characters")
+        [[ $jwt =~ ^[0-9a-f]{64}$ && $jwt != "$cursor" ]] || problems+=("jwt secret is '$jwt', not a second random value")
+        grep -q '^APP__DATABASE__ENCRYPTION_KEYS=local:[A-Za-z0-9+/]\{43\}=$' "$env" || problems+=("no random encryption key")
+    else
+        grep -q '^# APP__HTTP__CURSOR_SECRET=<' "$env" || problems+=("no commented placeholder")
+        ! grep -q '^APP__HTTP__CURSOR_SECRET=' "$env" || problems+=("a secret was set without commands")
+    fi
+    if [[ ${#problems[@]} -eq 0 ]]; then
+        passed=$((passed + 1))
+        echo "ok    $name"
+    else
+        failed=$((failed + 1))
+        echo "FAIL  $name: ${problems[*]}"
+        echo "$output" | tail -n 5 | sed 's/^/      /'
+    fi
+    find "$scratch" -mindepth 1 -delete
+}
+env_file env-random-secrets random --allow-commands
+env_file env-placeholders placeholders
 
 echo "hooks: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
