@@ -27,11 +27,12 @@ export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-$(nproc)}
 # options left out of a row take their defaults.
 declare -A variants=(
     [default]=""
-    [example-plain]="-d kubernetes=false -d ci=none"
+    [example-memory]="-d cache=memory -d kubernetes=false -d ci=none"
     [bare-k8s]="-d example=false -d ci=none"
-    [bare-github]="-d example=false -d kubernetes=false"
+    [bare-memory]="-d example=false -d cache=memory -d kubernetes=false"
+    [example-plain]="-d kubernetes=false"
 )
-order=(default example-plain bare-k8s bare-github)
+order=(default example-memory bare-k8s bare-memory example-plain)
 if [[ -n "${HARNESS_VARIANTS:-}" ]]; then
     read -r -a order <<<"$HARNESS_VARIANTS"
 fi

@@ -10,6 +10,7 @@ use domain::items::{Item, ItemCache, ItemId};
 use domain::tenants::TenantId;
 use moka::future::Cache;
 use moka::ops::compute::Op;
+use tracing::instrument;
 
 use crate::MemoryCacheSettings;
 
@@ -67,6 +68,7 @@ impl MemoryItemCache {
 
 #[async_trait]
 impl ItemCache for MemoryItemCache {
+    #[instrument(skip(self), fields(cache.backend = "memory"))]
     async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Option<Item>, CacheError> {
         let found = match self.entries.get(&(tenant_id, id)).await {
             Some(Entry::Present(item)) => Some(item),
@@ -78,12 +80,14 @@ impl ItemCache for MemoryItemCache {
         Ok(found)
     }
 
+    #[instrument(skip_all, fields(cache.backend = "memory", item.id = %item.id))]
     async fn put(&self, item: &Item) -> Result<(), CacheError> {
         self.store((item.tenant_id, item.id), Entry::Present(item.clone()))
             .await;
         Ok(())
     }
 
+    #[instrument(skip(self), fields(cache.backend = "memory"))]
     async fn forget(
         &self,
         tenant_id: TenantId,

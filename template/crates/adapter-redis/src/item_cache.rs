@@ -164,7 +164,7 @@ impl RedisItemCache {
 
 #[async_trait]
 impl ItemCache for RedisItemCache {
-    #[instrument(skip(self), fields(db.system.name = "redis"), err(level = "debug"))]
+    #[instrument(skip(self), fields(db.system.name = "redis", cache.backend = "redis"), err(level = "debug"))]
     async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Option<Item>, CacheError> {
         let started = Instant::now();
         let result = self.read(tenant_id, id).await;
@@ -180,14 +180,14 @@ impl ItemCache for RedisItemCache {
         result
     }
 
-    #[instrument(skip_all, fields(db.system.name = "redis", item.id = %item.id), err(level = "debug"))]
+    #[instrument(skip_all, fields(db.system.name = "redis", cache.backend = "redis", item.id = %item.id), err(level = "debug"))]
     async fn put(&self, item: &Item) -> Result<(), CacheError> {
         let payload = serde_json::to_string(&CachedItem::from(item)).context("encoding an item")?;
         self.store(self.key(item.tenant_id, item.id), item.version, payload)
             .await
     }
 
-    #[instrument(skip(self), fields(db.system.name = "redis"), err(level = "debug"))]
+    #[instrument(skip(self), fields(db.system.name = "redis", cache.backend = "redis"), err(level = "debug"))]
     async fn forget(
         &self,
         tenant_id: TenantId,

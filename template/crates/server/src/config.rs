@@ -13,8 +13,8 @@ use adapter_http::auth::{AuthMode, AuthSettings};
 use adapter_http::rate_limit::RateLimitSettings;
 use adapter_memory::MemoryCacheSettings;
 use adapter_postgres::PostgresSettings;
-use adapter_redis::{RedisCacheSettings, RedisSettings};
-use adapter_webhook::WebhookSettings;
+{% if cache == "redis" %}use adapter_redis::{RedisCacheSettings, RedisSettings};
+{% endif %}use adapter_webhook::WebhookSettings;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
@@ -44,9 +44,9 @@ pub struct Settings {
     pub http: HttpSettings,
     /// PostgreSQL: URL and pool.
     pub database: PostgresSettings,
-    /// Redis: URL and timeouts.
+{% if cache == "redis" %}    /// Redis: URL and timeouts.
     pub redis: RedisSettings,
-    /// Caching: which backend, and its knobs.
+{% endif %}    /// Caching: which backend, and its knobs.
     pub cache: CacheSettings,
     /// Outbound webhooks for item events.
     pub webhook: WebhookSettings,
@@ -58,7 +58,7 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
 }
 
-/// Which cache backs the cache ports.
+{% if cache == "redis" %}/// Which cache backs the cache ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CacheBackend {
@@ -68,15 +68,15 @@ pub enum CacheBackend {
     Memory,
 }
 
-/// The `[cache]` section: the backend, and the settings of each.
+{% endif %}/// The `[cache]` section: the backend, and the settings of each.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheSettings {
-    /// Which backend to use.
+{% if cache == "redis" %}    /// Which backend to use.
     pub backend: CacheBackend,
     /// Settings of the Redis cache.
     pub redis: RedisCacheSettings,
-    /// Settings of the in-process cache.
+{% endif %}    /// Settings of the in-process cache.
     pub memory: MemoryCacheSettings,
 }
 
@@ -166,6 +166,31 @@ impl Settings {
                 "database.statement_timeout_ms",
                 database.statement_timeout_ms,
             ),
+        ] {
+            if value == 0 {
+                return invalid(format!("{key} must be greater than 0"));
+            }
+        }
+{% if cache == "redis" %}        self.validate_redis()?;
+{% endif %}        let webhook = &self.webhook;
+        if webhook.max_attempts == 0 || webhook.timeout_ms == 0 || webhook.breaker_window == 0 {
+            return invalid(
+                "webhook: max_attempts, timeout_ms and breaker_window must be at least 1"
+                    .to_owned(),
+            );
+        }
+        if self.http.max_in_flight == 0 {
+            return invalid("http.max_in_flight must be at least 1".to_owned());
+        }
+        if self.http.body_limit_bytes == 0 {
+            return invalid("http.body_limit_bytes must be greater than 0".to_owned());
+        }
+        Ok(())
+    }
+
+{% if cache == "redis" %}    fn validate_redis(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        for (key, value) in [
             ("redis.command_timeout_ms", self.redis.command_timeout_ms),
             ("redis.connect_timeout_ms", self.redis.connect_timeout_ms),
         ] {
@@ -183,23 +208,10 @@ impl Settings {
         if !(0.0..1.0).contains(&self.cache.redis.ttl_jitter) {
             return invalid("cache.redis.ttl_jitter must be at least 0.0 and below 1.0".to_owned());
         }
-        let webhook = &self.webhook;
-        if webhook.max_attempts == 0 || webhook.timeout_ms == 0 || webhook.breaker_window == 0 {
-            return invalid(
-                "webhook: max_attempts, timeout_ms and breaker_window must be at least 1"
-                    .to_owned(),
-            );
-        }
-        if self.http.max_in_flight == 0 {
-            return invalid("http.max_in_flight must be at least 1".to_owned());
-        }
-        if self.http.body_limit_bytes == 0 {
-            return invalid("http.body_limit_bytes must be greater than 0".to_owned());
-        }
         Ok(())
     }
 
-    fn validate_auth(&self, environment: &str) -> Result<(), ConfigError> {
+{% endif %}    fn validate_auth(&self, environment: &str) -> Result<(), ConfigError> {
         let invalid = |message: &str| Err(ConfigError::Invalid(message.to_owned()));
         let auth = &self.auth;
         match auth.mode {
@@ -280,13 +292,13 @@ impl Settings {
                 "migrate_on_start": self.database.migrate_on_start,
                 "encryption_keys": "***",
             },
-            "redis": {
+{% if cache == "redis" %}            "redis": {
                 "url": redact_url(&self.redis.url),
                 "command_timeout_ms": self.redis.command_timeout_ms,
                 "connect_timeout_ms": self.redis.connect_timeout_ms,
             },
-            "cache": {
-                "backend": self.cache.backend,
+{% endif %}            "cache": {
+{% if cache == "redis" %}                "backend": self.cache.backend,
                 "redis": {
                     "key_prefix": self.cache.redis.key_prefix,
                     "ttl_secs": self.cache.redis.ttl_secs,
@@ -297,7 +309,7 @@ impl Settings {
                         "open_ms": self.cache.redis.breaker.open_ms,
                     },
                 },
-                "memory": {
+{% endif %}                "memory": {
                     "capacity": self.cache.memory.capacity,
                     "ttl_secs": self.cache.memory.ttl_secs,
                 },

@@ -1,7 +1,7 @@
 //! Builds the application from configuration and runs it until told to stop.
 //!
-//! This is where concrete adapters meet: PostgreSQL repositories and probes, the Redis
-//! connection, the HTTP router. Tests build the same [`Application`] with a database of their
+//! This is where concrete adapters meet: PostgreSQL repositories and probes, the cache{% if cache == "redis" %} (Redis,
+//! or this process's memory){% else %} (this process's memory){% endif %}, the HTTP router. Tests build the same [`Application`] with a database of their
 //! own and port 0, so what they exercise is what production runs.
 
 use std::future::Future;
@@ -15,9 +15,9 @@ use adapter_http::{AccessGuard, AppState, MetricsEndpoint, router};
 {% if example %}use adapter_memory::MemoryItemCache;
 use adapter_postgres::{FieldCipher, PostgresItemRepository, PostgresTenantRepository};
 {% endif %}use adapter_postgres::{Migrations, PostgresPools, PostgresProbe};
-{% if example %}use adapter_redis::{Breaker, RedisItemCache};
+{% if cache == "redis" %}{% if example %}use adapter_redis::{Breaker, RedisItemCache};
 {% endif %}use adapter_redis::{RedisConnection, RedisProbe};
-{% if example %}use adapter_webhook::{Webhook, WebhookItemNotifier};
+{% endif %}{% if example %}use adapter_webhook::{Webhook, WebhookItemNotifier};
 {% endif %}
 use anyhow::Context;
 use domain::health::DependencyProbe;
@@ -27,7 +27,7 @@ use domain::tenants::TenantService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-{% if example %}use crate::config::CacheBackend;
+{% if example and cache == "redis" %}use crate::config::CacheBackend;
 {% endif %}use crate::config::Settings;
 
 /// The service's name: the binary, `service.name` in traces, `application_name` in PostgreSQL.
@@ -67,13 +67,13 @@ impl Application {
     /// Builds around pools made elsewhere (tests pass a fresh database per test).
     ///
     /// # Errors
-    /// When the Redis URL is malformed or the port is taken.
+    /// When a URL or key is malformed or the port is taken.
     pub async fn with_pools(settings: Settings, pools: PostgresPools) -> anyhow::Result<Self> {
-        let redis = RedisConnection::connect_lazy(&settings.redis)
+{% if cache == "redis" %}        let redis = RedisConnection::connect_lazy(&settings.redis)
             .context("redis.url is not a valid Redis URL")?;
         let redis_probe = RedisProbe::new(redis.clone(), settings.http.probe_timeout());
-{% if example %}        let cipher = FieldCipher::from_config(&settings.database.encryption_keys)?;
-        let breaker = Breaker::new(
+{% endif %}{% if example %}        let cipher = FieldCipher::from_config(&settings.database.encryption_keys)?;
+{% if cache == "redis" %}        let breaker = Breaker::new(
             &settings.cache.redis.breaker,
             Duration::from_millis(settings.redis.command_timeout_ms),
         );
@@ -86,12 +86,17 @@ impl Application {
             CacheBackend::Memory => Arc::new(MemoryItemCache::new(&settings.cache.memory)),
         };
         let redis_probe = redis_probe.with_breaker(breaker);
-        let webhook =
+{% else %}        // One replica's own memory: the `cache` option chose no Redis for this service.
+        let item_cache: Arc<dyn ItemCache> = Arc::new(MemoryItemCache::new(&settings.cache.memory));
+{% endif %}        let webhook =
             Webhook::start(&settings.webhook).context("webhook: cannot build the HTTP client")?;
-{% endif %}        let probes: Vec<Arc<dyn DependencyProbe>> = vec![
+{% endif %}{% if cache == "redis" %}        let probes: Vec<Arc<dyn DependencyProbe>> = vec![
             Arc::new(PostgresProbe::new(pools.primary.clone())),
             Arc::new(redis_probe),
         ];
+{% else %}        let probes: Vec<Arc<dyn DependencyProbe>> =
+            vec![Arc::new(PostgresProbe::new(pools.primary.clone()))];
+{% endif %}
         let pool_gauges = pools.clone();
         let metrics = MetricsEndpoint {
             metrics: Metrics::global(SERVICE_NAME, env!("CARGO_PKG_VERSION")),

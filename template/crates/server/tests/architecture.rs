@@ -87,14 +87,19 @@ fn the_postgres_adapter_knows_no_http_or_redis() {
     );
 }
 
-#[test]
+{% if cache == "redis" %}#[test]
 fn the_redis_adapter_knows_no_http_or_sql() {
     assert_free_of(
         "adapter-redis",
         &["axum", "sqlx", "adapter-http", "adapter-postgres", "utoipa"],
     );
 }
-
+{% else %}#[test]
+fn the_service_carries_no_redis_client() {
+    // The `cache` option chose the in-process cache: nothing may pull a Redis client back in.
+    assert_free_of("service", &["redis", "adapter-redis"]);
+}
+{% endif %}
 #[test]
 fn the_tree_has_one_crypto_provider() {
     // rustls panics at run time when it finds two providers and none is chosen; keep aws-lc-rs.

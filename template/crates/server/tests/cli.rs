@@ -10,11 +10,14 @@ use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use support::{TestApp, database_url};
 use tokio::net::TcpListener;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_{{project-name}}");
+const CONFIG_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config");
 
 /// The binary with the test configuration and nothing inherited that could change it.
 fn command(args: &[&str]) -> Command {
@@ -23,15 +26,12 @@ fn command(args: &[&str]) -> Command {
         .args(args)
         .env_clear()
         .env("APP_ENV", "test")
-        .env(
-            "APP_CONFIG_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"),
-        )
-        .env(
-            "APP__REDIS__URL",
-            std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned()),
-        );
-    command
+        .env("APP_CONFIG_DIR", CONFIG_DIR);
+{% if cache == "redis" %}    command.env(
+        "APP__REDIS__URL",
+        std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned()),
+    );
+{% endif %}    command
 }
 
 fn run(command: &mut Command) -> (Output, String, String) {
@@ -191,8 +191,9 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_0(
     _options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    // A "Redis" that accepts connections and never answers: the readiness request stays in
-    // flight for the whole probe timeout, long enough to send SIGTERM in the middle of it.
+    // An identity provider that accepts connections and never answers: a request bearing a
+    // token signed with a key the service has not seen waits for the key set for the whole
+    // JWKS timeout, long enough to send SIGTERM in the middle of it.
     let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let silent_address = silent.local_addr().unwrap();
     tokio::spawn(async move {
@@ -202,18 +203,22 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_0(
         }
     });
 
-    let redis = format!("redis://{silent_address}");
+    let jwks = format!("http://{silent_address}/jwks.json");
     let served = serve(
         connect.get_database().unwrap(),
         &[
-            ("APP__REDIS__URL", redis.as_str()),
-            ("APP__HTTP__PROBE_TIMEOUT_MS", "1500"),
+            ("APP__AUTH__MODE", "jwks"),
+            ("APP__AUTH__JWKS_URL", jwks.as_str()),
+            ("APP__AUTH__JWKS_TIMEOUT_MS", "1500"),
         ],
     );
     let address = served.address.clone();
 
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT","kid":"unseen"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(br#"{"sub":"drain"}"#);
     let request = reqwest::Client::new()
-        .get(format!("http://{address}/health/ready"))
+        .get(format!("http://{address}/api/v1/me"))
+        .bearer_auth(format!("{header}.{payload}.c2lnbmF0dXJl"))
         .header("x-request-id", "drain-test-request");
     let in_flight = tokio::spawn(request.send());
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -223,9 +228,9 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_0(
         .await
         .unwrap()
         .expect("the in-flight request is answered, not cut");
-    assert_eq!(response.status(), 200);
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["checks"]["redis"]["status"], "down", "{body}");
+    // No key set could be fetched, so the answer is 503; what matters is that it came.
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["x-request-id"], "drain-test-request");
 
     let rest = terminated.await.unwrap();
     assert!(
@@ -236,14 +241,19 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_0(
         rest.iter().any(|line| line.contains("\"stopped\"")),
         "{rest:?}"
     );
-    // Every line logged while handling the request carries its request id.
+    // Every line logged while handling the request (the JWKS failure, the audit event, the
+    // failed response) carries its request id.
     let of_request: Vec<&String> = rest
         .iter()
-        .filter(|line| {
-            line.contains("dependency check failed") || line.contains("request finished")
-        })
+        .filter(|line| line.contains("\"spans\":["))
         .collect();
-    assert_eq!(of_request.len(), 2, "{rest:?}");
+    assert!(
+        of_request
+            .iter()
+            .any(|line| line.contains("cannot fetch the JWKS")),
+        "{rest:?}"
+    );
+    assert!(of_request.len() >= 3, "{rest:?}");
     assert!(
         of_request
             .iter()

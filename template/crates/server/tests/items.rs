@@ -6,10 +6,14 @@
 
 mod support;
 
+use std::time::Duration;
+
+use domain::auth::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use support::TestApp;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn tenant(app: &TestApp, name: &str) -> String {
     let tenant = app.create_tenant(name).await;
@@ -242,5 +246,55 @@ async fn a_long_list_is_walked_page_by_page_through_its_links(pool: PgPool) {
     assert_eq!(pages, 3);
     let expected: Vec<String> = (0..25).rev().map(|n| format!("item {n:02}")).collect();
     assert_eq!(names, expected);
+    app.stop().await.unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn past_the_concurrency_limit_requests_are_shed_with_retry_after(pool: PgPool) {
+    // A client that sends its headers and only part of its body keeps one request in flight
+    // (the handler waits for the rest); with room for one request, the next one is shed at once.
+    let mut settings = support::test_settings();
+    settings.http.max_in_flight = 1;
+    let app = TestApp::spawn_with(settings, adapter_postgres::PostgresPools::single(pool)).await;
+    let tenant = app.create_tenant("busy").await;
+    let items = format!("/api/v1/tenants/{tenant}/items");
+    let address = app.base_url.trim_start_matches("http://").to_owned();
+    let body = r#"{"name": "slow lamp"}"#;
+    let head = format!(
+        "POST {items} HTTP/1.1\r\nhost: {address}\r\nauthorization: {}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        app.bearer(&tenant, &[Role::Admin]),
+        body.len()
+    );
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&body.as_bytes()[..5]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let shed = app.get(&items).await;
+    assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(shed.headers()["retry-after"], "1");
+    assert_eq!(shed.headers()["content-type"], "application/problem+json");
+    let problem: Value = shed.json().await.unwrap();
+    assert_eq!(problem["type"], "/problems/overloaded");
+    assert_eq!(
+        app.get("/health/live").await.status(),
+        StatusCode::OK,
+        "health is never shed"
+    );
+
+    slow.write_all(&body.as_bytes()[5..]).await.unwrap();
+    let mut response = vec![0; 512];
+    let read = slow.read(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response[..read]);
+    assert!(
+        response.starts_with("HTTP/1.1 201"),
+        "the request in flight still succeeds: {response}"
+    );
+    assert_eq!(
+        app.get(&items).await.status(),
+        StatusCode::OK,
+        "once it is done, requests are served again"
+    );
     app.stop().await.unwrap();
 }

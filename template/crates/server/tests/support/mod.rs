@@ -34,17 +34,17 @@ fn install_telemetry(settings: &Settings) {
     });
 }
 
-/// The `test` configuration from the workspace's `config/`, with `REDIS_URL` honoured.
+/// The `test` configuration from the workspace's `config/`{% if cache == "redis" %}, with `REDIS_URL` honoured{% endif %}.
 pub fn test_settings() -> Settings {
     let sources = Sources {
         environment: "test".to_owned(),
         directory: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config")),
     };
     let mut settings = Settings::load(&sources).expect("the test configuration loads");
-    if let Ok(url) = std::env::var("REDIS_URL") {
+{% if cache == "redis" %}    if let Ok(url) = std::env::var("REDIS_URL") {
         settings.redis.url = url;
     }
-    settings.http.host = "127.0.0.1".to_owned();
+{% endif %}    settings.http.host = "127.0.0.1".to_owned();
     settings.http.port = 0;
     settings
 }
