@@ -51,8 +51,8 @@ refuse privileged-port folder "between 1024 and 65535" --name ok-svc -d http_por
 refuse too-large-port folder "between 1024 and 65535" --name ok-svc -d http_port=70000
 refuse non-numeric-port folder "whole number" --name ok-svc -d http_port=eighty
 refuse quote-in-description folder "must not contain quotes" --name ok-svc -d 'description=say "hi"'
-refuse unknown-ci folder 'ci must be "github" or "none"' --name ok-svc -d ci=gitlab
-refuse unknown-cache folder 'cache must be "redis" or "memory"' --name ok-svc -d cache=memcached
+refuse unknown-ci folder '"gitlab" is not a valid value for ci' --name ok-svc -d ci=gitlab
+refuse unknown-cache folder '"memcached" is not a valid value for cache' --name ok-svc -d cache=memcached
 refuse memory-cache-on-kubernetes folder "cannot go with kubernetes=true" --name ok-svc -d cache=memory -d kubernetes=true
 
 # env <case> <expectation: random|placeholders> <cargo-generate arguments...>: the post hook
