@@ -169,11 +169,11 @@ baseline_pid=${pids[-1]}
 log "1: bare axum"
 record baseline "$(run_wrk "$baseline_pid" GET "http://127.0.0.1:$baseline_port/")"
 log "2: GET one item, cached"
-hits_before=$(metric 'cache_requests_total{backend="redis",cache="items",result="hit"}')
-misses_before=$(metric 'cache_requests_total{backend="redis",cache="items",result="miss"}')
+hits_before=$(metric 'cache_requests_total{cache="items",backend="redis",result="hit"}')
+misses_before=$(metric 'cache_requests_total{cache="items",backend="redis",result="miss"}')
 record cached "$(run_wrk "$service_pid" GET "$item_url" "$admin")"
-hits=$(( $(metric 'cache_requests_total{backend="redis",cache="items",result="hit"}') - hits_before ))
-misses=$(( $(metric 'cache_requests_total{backend="redis",cache="items",result="miss"}') - misses_before ))
+hits=$(( $(metric 'cache_requests_total{cache="items",backend="redis",result="hit"}') - hits_before ))
+misses=$(( $(metric 'cache_requests_total{cache="items",backend="redis",result="miss"}') - misses_before ))
 log "4: list, 20 per page"
 record list "$(run_wrk "$service_pid" GET "$items?limit=20&sort=-createdAt" "$admin")"
 log "5: POST create"
@@ -189,10 +189,10 @@ half_achieved=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$hey_out")
 log "3: GET one item, cache cold (in-process cache of capacity 0: every read goes to PostgreSQL)"
 stop_service
 start_service APP__CACHE__BACKEND=memory APP__CACHE__MEMORY__CAPACITY=0
-cold_misses_before=$(metric 'cache_requests_total{backend="memory",cache="items",result="miss"}')
+cold_misses_before=$(metric 'cache_requests_total{cache="items",backend="memory",result="miss"}')
 record uncached "$(run_wrk "$service_pid" GET "$item_url" "$admin")"
-cold_misses=$(( $(metric 'cache_requests_total{backend="memory",cache="items",result="miss"}') - cold_misses_before ))
-cold_hits=$(metric 'cache_requests_total{backend="memory",cache="items",result="hit"}')
+cold_misses=$(( $(metric 'cache_requests_total{cache="items",backend="memory",result="miss"}') - cold_misses_before ))
+cold_hits=$(metric 'cache_requests_total{cache="items",backend="memory",result="hit"}')
 stop_service
 
 # --- report ---------------------------------------------------------------------------------

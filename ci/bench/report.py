@@ -21,6 +21,15 @@ except FileNotFoundError:
     analysis = ""
 
 base = results["baseline"]["rps"]
+
+
+def secs(value):
+    """A duration in seconds, or the reason it was not measured."""
+    try:
+        return f"{float(value):.1f} s"
+    except ValueError:
+        return value
+
 names = {
     "baseline": "1. bare axum, same JSON, no middleware",
     "cached": "2. GET one item, from the Redis cache",
@@ -65,10 +74,10 @@ lines += [
     "",
     "| what | value |",
     "| --- | ---: |",
-    f"| `cargo generate` (defaults) | {facts['generation_s']} s |",
-    f"| cold debug build (`cargo build`, empty target dir) | {facts['cold_build_s']} s |",
-    f"| warm build (nothing changed) | {facts['warm_build_s']} s |",
-    f"| rebuild after touching one handler (`items/get.rs`) | {facts['incremental_build_s']} s |",
+    f"| `cargo generate` (defaults) | {secs(facts['generation_s'])} |",
+    f"| cold debug build (`cargo build`, empty target dir) | {secs(facts['cold_build_s'])} |",
+    f"| warm build (nothing changed) | {secs(facts['warm_build_s'])} |",
+    f"| rebuild after touching one handler (`items/get.rs`) | {secs(facts['incremental_build_s'])} |",
     f"| release binary | {facts['binary_mb']} MB |",
     f"| start-up to ready, migrations already applied | {facts['ready_ms']} ms |",
     f"| start-up to ready, first start (creates the database, migrates) | {facts['first_ready_ms']} ms |",

@@ -2,8 +2,10 @@
 //! the code. Served at `/api/v1/openapi.json`, browsable at `/docs` (assets bundled in the
 //! binary: no CDN), and committed as `docs/openapi.json` (a test keeps the copy current).
 
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{Ref, RefOr, Response, SecurityRequirement};
+use utoipa::openapi::{Ref, RefOr, Response, ResponseBuilder, SecurityRequirement};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -43,7 +45,9 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 {% endif %}}
 
 /// Declares the bearer-JWT scheme, and on every `/api/v1` operation the requirement and the
-/// 401/403/429 answers the access guard can give: added here, once, so no handler can forget.
+/// answers the middleware can give whatever the handler (401/403/429 from the access guard,
+/// 503 from load shedding, the request timeout or unreachable identity-provider keys), with
+/// their headers: added here, once, so no handler can forget.
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -61,17 +65,29 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
-        let problem = |description: &str| -> RefOr<Response> {
-            RefOr::T(
-                utoipa::openapi::ResponseBuilder::new()
-                    .description(description)
-                    .content(
-                        crate::problem::PROBLEM_JSON,
-                        utoipa::openapi::content::ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("Problem")))
-                            .build(),
-                    )
+        let problem = |description: &str, headers: &[(&str, Type, &str)]| -> RefOr<Response> {
+            let mut response = ResponseBuilder::new().description(description).content(
+                crate::problem::PROBLEM_JSON,
+                utoipa::openapi::content::ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
                     .build(),
+            );
+            for (name, kind, about) in headers {
+                response = response.header(
+                    *name,
+                    HeaderBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(kind.clone())))
+                        .description(Some(*about))
+                        .build(),
+                );
+            }
+            RefOr::T(response.build())
+        };
+        let retry_after = || {
+            (
+                "Retry-After",
+                Type::Integer,
+                "Seconds to wait before retrying",
             )
         };
         for (path, item) in document.paths.paths.iter_mut() {
@@ -93,17 +109,46 @@ impl Modify for BearerAuth {
                     Vec::<String>::new(),
                 )]);
                 let responses = &mut operation.responses.responses;
-                for (status, description) in [
-                    ("401", "No valid bearer token (see WWW-Authenticate)"),
-                    ("403", "The token's roles do not grant this operation"),
+                let answers: [(&str, &str, &[(&str, Type, &str)]); 4] = [
+                    (
+                        "401",
+                        "No valid bearer token",
+                        &[(
+                            "WWW-Authenticate",
+                            Type::String,
+                            "`Bearer` with the error, per RFC 6750",
+                        )],
+                    ),
+                    ("403", "The token's roles do not grant this operation", &[]),
                     (
                         "429",
-                        "Rate limit exceeded (see Retry-After and RateLimit-*)",
+                        "Rate limit exceeded",
+                        &[
+                            retry_after(),
+                            (
+                                "RateLimit-Limit",
+                                Type::Integer,
+                                "Requests allowed per window",
+                            ),
+                            ("RateLimit-Remaining", Type::Integer, "Requests left"),
+                            (
+                                "RateLimit-Reset",
+                                Type::Integer,
+                                "Seconds until the budget refills",
+                            ),
+                        ],
                     ),
-                ] {
+                    (
+                        "503",
+                        "Overloaded (load shedding: see Retry-After), the request timed out, or \
+                         the identity provider's keys cannot be fetched",
+                        &[retry_after()],
+                    ),
+                ];
+                for (status, description, headers) in answers {
                     responses
                         .entry(status.to_owned())
-                        .or_insert_with(|| problem(description));
+                        .or_insert_with(|| problem(description, headers));
                 }
             }
         }

@@ -13,7 +13,8 @@ use domain::items::{
     NewItem, PageSize, UpdateItem, UpdateItemError,
 };
 use domain::tenants::{NewTenant, TenantId, TenantName, TenantRepository};
-use sqlx::PgPool;
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Row};
 
 async fn tenant(pool: &PgPool, name: &str) -> TenantId {
     let tenants = PostgresTenantRepository::new(&PostgresPools::single(pool.clone()));
@@ -374,20 +375,40 @@ async fn the_database_refuses_what_the_domain_refuses(pool: PgPool) {
     }
 }
 
-fn assert_uses_an_index(name: &str, plan: &[String]) {
-    let plan = plan.join("\n");
-    assert!(
-        !plan.contains("Seq Scan"),
-        "{name} scans the table:\n{plan}"
-    );
-    assert!(plan.contains("Index"), "{name} uses no index:\n{plan}");
+/// The node types of a plan from `EXPLAIN (FORMAT JSON)`, the whole tree.
+fn node_types(plan: &serde_json::Value, into: &mut Vec<String>) {
+    if let Some(kind) = plan.get("Node Type").and_then(serde_json::Value::as_str) {
+        into.push(kind.to_owned());
+    }
+    for child in plan
+        .get("Plans")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        node_types(child, into);
+    }
 }
 
-/// `EXPLAIN` of one of the adapter's own query files: the very text it runs.
-fn explain(
-    sql: &str,
-) -> sqlx::query::QueryScalar<'static, sqlx::Postgres, String, sqlx::postgres::PgArguments> {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")))
+fn assert_uses_an_index(name: &str, rows: &[PgRow]) {
+    // EXPLAIN answers `json`; its text form is the document itself.
+    let text: String = rows[0].try_get_unchecked(0).unwrap();
+    let document: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut nodes = Vec::new();
+    node_types(&document[0]["Plan"], &mut nodes);
+    assert!(
+        !nodes.iter().any(|node| node == "Seq Scan"),
+        "{name} scans the table: {nodes:?}\n{text}"
+    );
+    assert!(
+        nodes.iter().any(|node| node.contains("Index")),
+        "{name} uses no index: {nodes:?}\n{text}"
+    );
+}
+
+/// `EXPLAIN (FORMAT JSON)` of one of the adapter's own query files: the very text it runs.
+fn explain(sql: &str) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN (FORMAT JSON) {sql}")))
 }
 
 #[sqlx::test(migrations = "../../migrations")]

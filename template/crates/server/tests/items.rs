@@ -150,6 +150,53 @@ async fn a_retried_post_creates_once_and_a_refused_one_writes_nothing(pool: PgPo
         1,
         "the refused create left no key"
     );
+
+    let reused = post("k1", "desk").await.unwrap();
+    assert_eq!(
+        reused.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a key reused with another body is refused"
+    );
+    assert_eq!(reused.headers()["content-type"], "application/problem+json");
+    assert_eq!(count(&pool, "items").await, 1, "and creates nothing");
+    app.stop().await.unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_tampered_cursor_is_400_naming_the_parameter(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let items = tenant(&app, "acme").await;
+    for name in ["a", "b", "c"] {
+        app.client
+            .post(app.url(&items))
+            .json(&json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+    }
+    let page: Value = app
+        .get(&format!("{items}?limit=1"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let next = page["links"]["next"].as_str().unwrap();
+    let (before, cursor) = next.split_once("cursor=").unwrap();
+    let cursor = cursor.split('&').next().unwrap();
+    // Flip one character of the sealed cursor: its MAC no longer matches.
+    let flipped = if cursor.starts_with('A') { "B" } else { "A" };
+    let tampered = format!("{before}cursor={flipped}{}", &cursor[1..]);
+    let response = app.get(&tampered).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: Value = response.json().await.unwrap();
+    assert!(
+        problem.to_string().contains("cursor"),
+        "the problem names the parameter: {problem}"
+    );
     app.stop().await.unwrap();
 }
 

@@ -34,6 +34,7 @@ const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
             headers(
                 ("location" = String, description = "URL of the new item"),
                 ("etag" = String, description = "The item's version"),
+                ("idempotent-replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same Idempotency-Key"),
             )),
         (status = 400, description = "Malformed JSON or Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),

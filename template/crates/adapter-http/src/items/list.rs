@@ -83,6 +83,7 @@ fn parse_sort(sort: Option<&str>) -> Result<ItemSort, ApiError> {
     responses(
         (status = 200, description = "One page of items", body = ItemPageResponse),
         (status = 400, description = "Unknown or invalid parameter, or a cursor that is not valid here", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant (or not the caller's)", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Unexpected failure", body = Problem, content_type = "application/problem+json"),
     )
 )]
