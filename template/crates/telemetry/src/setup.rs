@@ -75,13 +75,10 @@ pub enum TelemetryError {
     AlreadyInstalled,
 }
 
-/// Flushes and stops the trace pipeline, then the log writer, when dropped: keep it alive
-/// until the process ends.
+/// Flushes and stops the trace pipeline when dropped: keep it alive until the process ends.
 #[derive(Debug)]
 pub struct TelemetryGuard {
     provider: SdkTracerProvider,
-    // Dropped after the provider: writes out the log lines still queued.
-    _logs: tracing_appender::non_blocking::WorkerGuard,
 }
 
 impl Drop for TelemetryGuard {
@@ -153,19 +150,10 @@ fn install(
         .with_tracer(tracer)
         .with_filter(LevelFilter::INFO);
     let registry = tracing_subscriber::registry().with(traces);
-    // Log lines leave through a buffer on a background thread, so a request never waits for a
-    // write(2) to stdout: written inline, the access line of every request cost about a third
-    // of the throughput in the template's benchmark. Not lossy: when the queue is full, the
-    // caller waits rather than an audit event being dropped.
-    let (writer, logs) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("log-writer")
-        .finish(std::io::BufWriter::new(std::io::stdout()));
     let installed = match settings.log_format {
         LogFormat::Json => registry
             .with(
                 fmt::layer()
-                    .with_writer(writer)
                     .json()
                     .flatten_event(true)
                     .with_current_span(false)
@@ -174,19 +162,11 @@ fn install(
             )
             .try_init(),
         LogFormat::Pretty => registry
-            .with(
-                fmt::layer()
-                    .with_writer(writer)
-                    .pretty()
-                    .with_filter(filter),
-            )
+            .with(fmt::layer().pretty().with_filter(filter))
             .try_init(),
     };
     installed.map_err(|_| TelemetryError::AlreadyInstalled)?;
-    Ok(TelemetryGuard {
-        provider,
-        _logs: logs,
-    })
+    Ok(TelemetryGuard { provider })
 }
 
 /// Resource and sampler; the exporter is the caller's choice.
