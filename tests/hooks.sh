@@ -10,6 +10,22 @@ mkdir -p "$scratch"
 passed=0
 failed=0
 
+# report <case> <cargo-generate output> [problem...]: counts and prints the case, then empties
+# the scratch folder for the next one.
+report() {
+    local name=$1 output=$2
+    shift 2
+    if [[ $# -eq 0 ]]; then
+        passed=$((passed + 1))
+        echo "ok    $name"
+    else
+        failed=$((failed + 1))
+        echo "FAIL  $name: $*"
+        echo "$output" | tail -n 5 | sed 's/^/      /'
+    fi
+    find "$scratch" -mindepth 1 -delete
+}
+
 # refuse <case> <folder|no-folder> <expected message fragment> <cargo-generate arguments...>
 # `no-folder`: the check runs in the `init` hook, before cargo-generate creates the destination,
 # so not even a folder may remain. `folder`: the check needs the answers to the prompts, which
@@ -32,15 +48,7 @@ refuse() {
     if [[ $folder == no-folder && -n "$(ls -A "$scratch")" ]]; then
         problems+=("a folder was created: $(ls -A "$scratch")")
     fi
-    if [[ ${#problems[@]} -eq 0 ]]; then
-        passed=$((passed + 1))
-        echo "ok    $name"
-    else
-        failed=$((failed + 1))
-        echo "FAIL  $name: ${problems[*]}"
-        echo "$output" | tail -n 5 | sed 's/^/      /'
-    fi
-    find "$scratch" -mindepth 1 -delete
+    report "$name" "$output" "${problems[@]}"
 }
 
 refuse keyword-name no-folder "is a Rust keyword" --name fn
@@ -79,15 +87,7 @@ env_file() {
         grep -q '^# APP__HTTP__CURSOR_SECRET=<' "$env" || problems+=("no commented placeholder")
         ! grep -q '^APP__HTTP__CURSOR_SECRET=' "$env" || problems+=("a secret was set without commands")
     fi
-    if [[ ${#problems[@]} -eq 0 ]]; then
-        passed=$((passed + 1))
-        echo "ok    $name"
-    else
-        failed=$((failed + 1))
-        echo "FAIL  $name: ${problems[*]}"
-        echo "$output" | tail -n 5 | sed 's/^/      /'
-    fi
-    find "$scratch" -mindepth 1 -delete
+    report "$name" "$output" "${problems[@]}"
 }
 env_file env-random-secrets random --allow-commands
 env_file env-placeholders placeholders
