@@ -44,6 +44,9 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 {% else %}        .nest("/api/v1", me::routes())
 {% endif %}}
 
+/// A response header in the document: name, type, description.
+type HeaderDoc<'a> = (&'a str, Type, &'a str);
+
 /// Declares the bearer-JWT scheme, and on every `/api/v1` operation the requirement and the
 /// answers the middleware can give whatever the handler (401/403/429 from the access guard,
 /// 503 from load shedding, the request timeout or unreachable identity-provider keys), with
@@ -65,7 +68,7 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
-        let problem = |description: &str, headers: &[(&str, Type, &str)]| -> RefOr<Response> {
+        let problem = |description: &str, headers: &[HeaderDoc]| -> RefOr<Response> {
             let mut response = ResponseBuilder::new().description(description).content(
                 crate::problem::PROBLEM_JSON,
                 utoipa::openapi::content::ContentBuilder::new()
@@ -109,7 +112,7 @@ impl Modify for BearerAuth {
                     Vec::<String>::new(),
                 )]);
                 let responses = &mut operation.responses.responses;
-                let answers: [(&str, &str, &[(&str, Type, &str)]); 4] = [
+                let answers: [(&str, &str, &[HeaderDoc]); 4] = [
                     (
                         "401",
                         "No valid bearer token",
