@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks a generated project's TODO_backend-architect.md.
 
-- every item is `- [ ] **ID** ...` or `- [x] **ID** ...`, and IDs are unique;
+- every checkbox is an item `- [ ] **ID** ...` or `- [x] **ID** ...`, and IDs are unique;
 - a checked item cites evidence: backticked paths that exist in the project, and backticked
   test names that exist in its test suite (from `cargo test -- --list`);
 - an unchecked item says how to start ("First step:").
@@ -27,6 +27,10 @@ tests = {line.rsplit("::", 1)[-1].removesuffix(": test") for line in listed.spli
          if line.endswith(": test")}
 
 problems, seen, checked = [], {}, 0
+# A checkbox the item pattern does not match (no bold ID) would otherwise escape every check.
+for line in re.findall(r"^- \[[ xX]\].*$", text, re.M):
+    if not re.match(r"^- \[( |x)\] \*\*[A-Z0-9.-]+\*\* ", line):
+        problems.append(f"a checkbox without a bold ID: {line[:80]}")
 for mark, ident, body in items:
     body = " ".join(body.split())
     title = re.match(r"(\[[^\]]+\] )?[^.]*", body).group(0).strip()

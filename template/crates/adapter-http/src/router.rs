@@ -251,3 +251,40 @@ fn is_json(response: &Response) -> bool {
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("application/json"))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn get(path: &str) -> Request {
+        Request::get(path).body(Body::empty()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn past_the_limit_api_requests_are_shed_at_once_and_health_never_is() {
+        let in_flight = Arc::new(Semaphore::new(1));
+        let app = Router::new()
+            .route("/api/v1/anything", axum::routing::get(|| async { "ok" }))
+            .route("/health/live", axum::routing::get(|| async { "ok" }))
+            .layer(middleware::from_fn_with_state(
+                Arc::clone(&in_flight),
+                shed_load,
+            ));
+        // The one permit is taken, as by a request still running.
+        let running = Arc::clone(&in_flight).try_acquire_owned().unwrap();
+
+        let shed = app.clone().oneshot(get("/api/v1/anything")).await.unwrap();
+        assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(shed.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(shed.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        let live = app.clone().oneshot(get("/health/live")).await.unwrap();
+        assert_eq!(live.status(), StatusCode::OK, "health is never shed");
+
+        drop(running);
+        let served = app.oneshot(get("/api/v1/anything")).await.unwrap();
+        assert_eq!(served.status(), StatusCode::OK, "room again, served again");
+    }
+}

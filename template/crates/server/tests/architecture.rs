@@ -101,6 +101,52 @@ fn the_service_carries_no_redis_client() {
 }
 {% endif %}
 #[test]
+fn the_webhook_and_memory_adapters_know_no_other_ring_but_the_domain() {
+    assert_free_of(
+        "adapter-webhook",
+        &[
+            "axum",
+            "sqlx",
+            "redis",
+            "adapter-http",
+            "adapter-postgres",
+            "adapter-redis",
+            "adapter-memory",
+        ],
+    );
+    assert_free_of(
+        "adapter-memory",
+        &[
+            "axum",
+            "sqlx",
+            "redis",
+            "reqwest",
+            "adapter-http",
+            "adapter-postgres",
+            "adapter-redis",
+            "adapter-webhook",
+        ],
+    );
+}
+
+#[test]
+fn telemetry_knows_neither_the_domain_nor_the_adapters() {
+    assert_free_of(
+        "telemetry",
+        &[
+            "domain",
+            "sqlx",
+            "redis",
+            "adapter-http",
+            "adapter-postgres",
+            "adapter-redis",
+            "adapter-memory",
+            "adapter-webhook",
+        ],
+    );
+}
+
+#[test]
 fn the_tree_has_one_crypto_provider() {
     // rustls panics at run time when it finds two providers and none is chosen; keep aws-lc-rs.
     let everything = dependencies_of("service");
