@@ -174,7 +174,7 @@ workflows_clean() {
 # configuration from the environment only), stopped with SIGTERM under load.
 release_drain() {
     cargo build --release --locked --bin "$1" &&
-        python3 "$repo/tests/drain.py" "$CARGO_TARGET_DIR/release/$1"
+        python3 "$repo/tests/drain.py" "$CARGO_TARGET_DIR/release/$1" config
 }
 
 no_unrendered_liquid() {

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Zero-downtime check for the release binary, run the way the Dockerfile runs it.
 
-The service starts as uid 65532 (when we are root) in a read-only working directory, with no
-config files (APP_CONFIG_DIR points nowhere: the compiled-in defaults plus environment
-variables, as in the image). Client threads keep requests coming; then, as Kubernetes does,
+The service starts as uid 65532 (when we are root) in a read-only working directory, with the
+project's `config/` copied beside the binary as the image ships it (`APP_ENV=production`, so
+`config/production.toml` applies) and secrets from environment variables, as a Kubernetes
+Secret would provide them. Client threads keep requests coming; then, as Kubernetes does,
 traffic stops arriving (endpoint removal during preStop) and SIGTERM follows while slow
 requests are still in flight. Every request must succeed and the process must exit 0 within
 its drain timeout.
 
-Usage: drain.py <binary>. Needs PostgreSQL at DATABASE_URL's server. Prints the counts and
+Usage: drain.py <binary> <the project's config dir>. Needs PostgreSQL at DATABASE_URL's server. Prints the counts and
 "drain: N passed, N failed".
 """
 
@@ -30,6 +31,11 @@ image = tempfile.mkdtemp()
 os.chmod(image, 0o755)
 BINARY = shutil.copy(sys.argv[1], os.path.join(image, "service"))
 os.chmod(BINARY, 0o755)
+CONFIG = shutil.copytree(sys.argv[2], os.path.join(image, "config"))
+for folder, _, files in os.walk(image):
+    os.chmod(folder, 0o755)
+    for name in files:
+        os.chmod(os.path.join(folder, name), 0o755 if name == "service" else 0o644)
 PORT = 18_000 + os.getpid() % 1000
 BASE = f"http://127.0.0.1:{PORT}"
 DATABASE = os.environ.get("DATABASE_URL", "postgres://postgres:postgres@127.0.0.1:5432/postgres")
@@ -48,15 +54,15 @@ os.chmod(workdir, 0o555)
 env = {
     "PATH": "/usr/bin:/bin",
     "APP_ENV": "production",
-    "APP_CONFIG_DIR": "/nonexistent",
+    "APP_CONFIG_DIR": CONFIG,
     "APP__HTTP__HOST": "127.0.0.1",
     "APP__HTTP__PORT": str(PORT),
     "APP__HTTP__PROBE_TIMEOUT_MS": "800",
     "APP__HTTP__SHUTDOWN_TIMEOUT_MS": "5000",
     "APP__HTTP__CURSOR_SECRET": "drain-test-cursor-secret-0123456789abcdef",
-    # No config files here, so auth stays in its default HS256 mode: production refuses the
-    # development secret and key, as it must.
-    "APP__AUTH__HS256_SECRET": "drain-test-jwt-secret-0123456789abcdefghij",
+    # production.toml verifies tokens against an identity provider's keys; this test only
+    # calls the health endpoints, so the key set is never fetched.
+    "APP__AUTH__JWKS_URL": "http://127.0.0.1:9/jwks.json",
     "APP__DATABASE__ENCRYPTION_KEYS": "drain:ZHJhaW4tdGVzdC1rZXktMzItYnl0ZXMtbG9uZyEhISE=",
     "APP__DATABASE__URL": DATABASE,
     "APP__DATABASE__CREATE_DATABASE": "true",
