@@ -53,6 +53,10 @@ async fn traffic_shows_up_by_route_method_and_status_class(pool: PgPool) {
             >= 1.0
     );
     assert!(body.contains("service_build_info{"));
+    assert!(
+        body.contains(r#"http_server_active_requests{http_request_method="GET"}"#),
+        "requests in flight, by method: {body}"
+    );
     app.stop().await.unwrap();
 }
 
@@ -86,6 +90,14 @@ async fn pool_cache_breaker_and_rate_limit_series_follow_the_traffic(pool: PgPoo
     assert!(
         app.metric(hit).await >= hits_before + 1.0,
         "reads hit the cache"
+    );
+    let miss = r#"cache_requests_total{backend="{{cache}}",cache="items",result="miss"}"#;
+    let misses_before = app.metric(miss).await;
+    let absent = format!("/api/v1/tenants/{tenant}/items/0190f5d2-7e1c-7000-8000-00000000abcd");
+    assert_eq!(app.get(&absent).await.status(), StatusCode::NOT_FOUND);
+    assert!(
+        app.metric(miss).await >= misses_before + 1.0,
+        "a read of an item the cache does not hold is a miss"
     );
 {% if cache == "redis" %}    let body = app.get("/metrics").await.text().await.unwrap();
     assert!(

@@ -59,5 +59,16 @@ async fn creating_an_item_announces_it_once(pool: PgPool) {
         4,
         "W3C trace context: {traceparent}"
     );
+    // The delivery is counted on /metrics, and the receiver's breaker reads closed.
+    assert!(
+        app.metric(r#"webhook_deliveries_total{outcome="delivered"}"#)
+            .await
+            >= 1.0
+    );
+    let body = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        body.contains(r#"circuit_breaker_open{breaker="webhook"} 0"#),
+        "{body}"
+    );
     app.stop().await.unwrap();
 }
