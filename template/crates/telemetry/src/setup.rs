@@ -190,3 +190,60 @@ fn provider_builder(
             settings.sampling_ratio,
         )))))
 }
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+    use opentelemetry_sdk::trace::InMemorySpanExporter;
+
+    use super::*;
+
+    /// Of 400 new traces, how many the sampler keeps and exports.
+    fn kept(sampling_ratio: f64) -> usize {
+        let settings = TelemetrySettings {
+            log_format: LogFormat::Json,
+            log_filter: "info".to_owned(),
+            otlp_endpoint: String::new(),
+            sampling_ratio,
+        };
+        let service = ServiceIdentity {
+            name: "test",
+            version: "0",
+            environment: "test".to_owned(),
+        };
+        let exporter = InMemorySpanExporter::default();
+        let provider = provider_builder(&settings, &service)
+            .unwrap()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let tracer = provider.tracer("sampling");
+        for _ in 0..400 {
+            tracer.in_span("work", |_| {});
+        }
+        exporter.get_finished_spans().unwrap().len()
+    }
+
+    #[test]
+    fn the_sampling_ratio_decides_how_many_new_traces_are_kept() {
+        assert_eq!(kept(1.0), 400);
+        assert_eq!(kept(0.0), 0);
+        let half = kept(0.5);
+        assert!((120..=280).contains(&half), "about half: {half}");
+        assert!(matches!(
+            provider_builder(
+                &TelemetrySettings {
+                    sampling_ratio: 1.5,
+                    log_format: LogFormat::Json,
+                    log_filter: String::new(),
+                    otlp_endpoint: String::new(),
+                },
+                &ServiceIdentity {
+                    name: "test",
+                    version: "0",
+                    environment: String::new(),
+                },
+            ),
+            Err(TelemetryError::SamplingRatio(_))
+        ));
+    }
+}
