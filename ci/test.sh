@@ -171,7 +171,8 @@ workflows_clean() {
 }
 
 # The release binary run as the Dockerfile runs it (uid 65532, read-only working directory,
-# configuration from the environment only), stopped with SIGTERM under load.
+# the shipped config/ with APP_ENV=production, secrets from the environment), stopped with
+# SIGTERM under load.
 release_drain() {
     cargo build --release --locked --bin "$1" &&
         python3 "$repo/tests/drain.py" "$CARGO_TARGET_DIR/release/$1" config
