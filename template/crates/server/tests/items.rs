@@ -165,15 +165,11 @@ async fn a_retried_post_creates_once_and_a_refused_one_writes_nothing(pool: PgPo
 #[sqlx::test(migrations = "../../migrations")]
 async fn a_tampered_cursor_is_400_naming_the_parameter(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
-    let items = tenant(&app, "acme").await;
+    let tenant = app.create_tenant("acme").await;
     for name in ["a", "b", "c"] {
-        app.client
-            .post(app.url(&items))
-            .json(&json!({ "name": name }))
-            .send()
-            .await
-            .unwrap();
+        app.create_item(&tenant, name).await;
     }
+    let items = format!("/api/v1/tenants/{tenant}/items");
     let page: Value = app
         .get(&format!("{items}?limit=1"))
         .await
