@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates template/Cargo.lock after a dependency changed. One lock file serves every
-# variant: packages only the `cache = "redis"` variant uses are wrapped in Liquid `if` blocks,
-# so each generated project gets exactly the lock cargo would write for it, and builds with
-# `--locked`. Steps: resolve the full (default) variant, let cargo prune the lock of the
-# cache=memory variant (same versions, fewer packages), and merge the two.
+# variant: packages that only some values of `cache` and `database` use are wrapped in Liquid
+# `if` blocks, so each generated project gets exactly the lock cargo would write for it, and
+# builds with `--locked`. Steps: resolve the full (default) variant, let cargo prune the lock
+# of each other combination (same versions, fewer packages), and merge them all.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,13 +17,33 @@ generate() { # <name> <defines...>
     (cd "$scratch" && cargo generate --path "$repo" --name "$name" --silent --vcs none --no-fmt "$@" >/dev/null)
 }
 
-generate full-svc
-(cd "$scratch/full-svc" && cargo metadata --format-version 1 >/dev/null)
-generate memory-svc -d cache=memory -d kubernetes=false
-cp "$scratch/full-svc/Cargo.lock" "$scratch/memory-svc/Cargo.lock"
-(cd "$scratch/memory-svc" && cargo metadata --format-version 1 >/dev/null)
+# The combinations whose dependency graphs differ: cache (redis|memory) x database.
+combos=("redis postgres+sqlite" "memory postgres+sqlite" "redis postgres" "memory postgres")
+defines() { # <cache> <database>
+    local kubernetes=true
+    [[ $1 == memory ]] && kubernetes=false
+    echo "-d cache=$1 -d database=$2 -d kubernetes=$kubernetes"
+}
+name_of() { echo "lock-$1-${2//+/-}"; }
 
-python3 - "$scratch/full-svc/Cargo.lock" "$scratch/memory-svc/Cargo.lock" "$repo/template/Cargo.lock" <<'PY'
+first=$(name_of redis postgres+sqlite)
+# shellcheck disable=SC2046 # the defines are deliberately split into words
+generate "$first" $(defines redis postgres+sqlite)
+(cd "$scratch/$first" && cargo metadata --format-version 1 >/dev/null)
+locks=()
+for combo in "${combos[@]}"; do
+    read -r cache database <<<"$combo"
+    name=$(name_of "$cache" "$database")
+    if [[ $name != "$first" ]]; then
+        # shellcheck disable=SC2046
+        generate "$name" $(defines "$cache" "$database")
+        cp "$scratch/$first/Cargo.lock" "$scratch/$name/Cargo.lock"
+        (cd "$scratch/$name" && cargo metadata --format-version 1 >/dev/null)
+    fi
+    locks+=("$cache" "$database" "$scratch/$name/Cargo.lock")
+done
+
+python3 - "$repo/template/Cargo.lock" "${locks[@]}" <<'PY'
 import sys
 
 def blocks(path):
@@ -36,29 +56,45 @@ def blocks(path):
         keyed[(fields["name"], fields["version"])] = part.rstrip("\n") + "\n"
     return head, keyed
 
-full_head, full = blocks(sys.argv[1])
-memory_head, memory = blocks(sys.argv[2])
-assert full_head == memory_head, "the lock headers differ"
-assert set(memory) <= set(full), f"only in the memory variant: {set(memory) - set(full)}"
-out, only_redis, differing = [full_head], 0, 0
-for key, block in full.items():
-    piece = "\n" + block
-    if key not in memory:
-        out.append('{% if cache == "redis" %}' + piece + "{% endif %}")
-        only_redis += 1
-    elif memory[key] != block:
-        out.append('{% if cache == "redis" %}' + piece + "{% else %}\n" + memory[key] + "{% endif %}")
-        differing += 1
-    else:
-        out.append(piece)
-text = "".join(out)
-open(sys.argv[3], "w", encoding="utf-8").write(text)
-print(f"template/Cargo.lock: {len(full)} packages, {only_redis} only with cache=redis, {differing} differing")
+out_path, args = sys.argv[1], sys.argv[2:]
+variants = {}
+for i in range(0, len(args), 3):
+    variants[(args[i], args[i + 1])] = blocks(args[i + 2])
+(full_head, full), *_ = variants.values()
+for combo, (head, packages) in variants.items():
+    assert head == full_head, f"the lock headers differ for {combo}"
+    assert set(packages) <= set(full), f"only in {combo}: {set(packages) - set(full)}"
+
+def choose(option, values, branch):
+    """Liquid choosing between the texts branch(value) for each value of option."""
+    texts = [branch(value) for value in values]
+    if all(text == texts[0] for text in texts):
+        return texts[0]
+    out = f'{{% if {option} == "{values[0]}" %}}{texts[0]}'
+    for value, text in zip(values[1:-1], texts[1:-1]):
+        out += f'{{% elsif {option} == "{value}" %}}{text}'
+    return out + f"{{% else %}}{texts[-1]}{{% endif %}}"
+
+caches, databases = ["redis", "memory"], ["postgres+sqlite", "postgres"]
+out, conditional = [full_head], 0
+for key in full:
+    def text(cache, database):
+        block = variants[(cache, database)][1].get(key)
+        return "" if block is None else "\n" + block
+    piece = choose("cache", caches, lambda cache: choose(
+        "database", databases, lambda database: text(cache, database)))
+    conditional += "{%" in piece
+    out.append(piece)
+open(out_path, "w", encoding="utf-8").write("".join(out))
+print(f"template/Cargo.lock: {len(full)} packages, {conditional} conditional on cache or database")
 PY
 
-# The merged file must render back to exactly what cargo wrote for each variant.
-generate check-full
-generate check-memory -d cache=memory -d kubernetes=false
-cmp "$scratch/full-svc/Cargo.lock" "$scratch/check-full/Cargo.lock"
-cmp "$scratch/memory-svc/Cargo.lock" "$scratch/check-memory/Cargo.lock"
-echo "both variants render the lock cargo wrote for them"
+# The merged file must render back to exactly what cargo wrote for each combination.
+for combo in "${combos[@]}"; do
+    read -r cache database <<<"$combo"
+    name=$(name_of "$cache" "$database")
+    # shellcheck disable=SC2046
+    generate "check-$name" $(defines "$cache" "$database")
+    cmp "$scratch/$name/Cargo.lock" "$scratch/check-$name/Cargo.lock"
+done
+echo "every combination of cache and database renders the lock cargo wrote for it"

@@ -18,9 +18,9 @@ use time::OffsetDateTime;
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::cipher::FieldCipher;
 use crate::errors::{is_foreign_key_violation, is_transient, is_unique_violation};
 use crate::{MeteredPool, PostgresPools};
+use field_cipher::FieldCipher;
 
 /// How often a transaction that lost a race (deadlock, serialization failure) is run again.
 const ATTEMPTS: u32 = 3;
@@ -46,14 +46,6 @@ impl PostgresItemRepository {
     }
 }
 
-/// What binds a sealed description to its row: the tenant and the item id.
-fn sealing_context(tenant_id: Uuid, id: Uuid) -> [u8; 32] {
-    let mut context = [0_u8; 32];
-    context[..16].copy_from_slice(tenant_id.as_bytes());
-    context[16..].copy_from_slice(id.as_bytes());
-    context
-}
-
 /// A description sealed for a row: (ciphertext, key id), or (None, None) for no description.
 fn seal_description(
     cipher: &FieldCipher,
@@ -64,10 +56,7 @@ fn seal_description(
     let Some(description) = description else {
         return Ok((None, None));
     };
-    let sealed = cipher.seal(
-        description.as_str(),
-        &sealing_context(tenant_id.as_uuid(), id.as_uuid()),
-    )?;
+    let sealed = cipher.seal_for_row(description.as_str(), tenant_id.as_uuid(), id.as_uuid())?;
     Ok((Some(sealed.bytes), Some(sealed.key_id)))
 }
 
@@ -91,9 +80,8 @@ impl ItemRow {
         let corrupt = |field: &str| format!("corrupt {field} in item {id}");
         let description = match (self.description_ciphertext, self.description_key_id) {
             (Some(sealed), Some(key_id)) => {
-                let context = sealing_context(self.tenant_id, self.id);
                 let plain = cipher
-                    .open(&sealed, &key_id, &context)
+                    .open_for_row(&sealed, &key_id, self.tenant_id, self.id)
                     .with_context(|| corrupt("description"))?;
                 Some(ItemDescription::parse(&plain).with_context(|| corrupt("description"))?)
             }

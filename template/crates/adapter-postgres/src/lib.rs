@@ -4,7 +4,6 @@
 //! It translates in both directions: domain types to SQL parameters and rows back to domain
 //! types, and sqlx errors to domain errors. No HTTP type and no business rule lives here.
 
-mod cipher;
 pub mod errors;
 {% if example %}mod items;
 {% endif %}mod migrations;
@@ -12,7 +11,6 @@ mod pool;
 mod probe;
 {% if example %}mod tenants;
 {% endif %}
-pub use cipher::{FieldCipher, Sealed};
 {% if example %}pub use items::PostgresItemRepository;
 {% endif %}pub use migrations::{AppliedMigration, MigrationStatus, Migrations};
 pub use pool::{MeteredPool, PostgresPools, PostgresSettings};

@@ -1,18 +1,20 @@
 //! `PostgresItemRepository` and `PostgresTenantRepository` against real PostgreSQL, a fresh
-//! migrated database per test.
+//! migrated database per test: first the storage contract every storage adapter passes, then
+//! what only PostgreSQL has (a read replica, query plans, constraints, what sits on disk).
 
 // A failed unwrap in a test is a failed assertion, with the value in the message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use adapter_postgres::{
-    FieldCipher, PostgresItemRepository, PostgresPools, PostgresTenantRepository,
-};
+use std::sync::Arc;
+
+use adapter_postgres::{PostgresItemRepository, PostgresPools, PostgresTenantRepository};
+use domain::contract::Storage;
 use domain::items::{
-    CreateItemError, DeleteItemError, GetItemError, Idempotency, IdempotencyKey, ItemChanges,
-    ItemCursor, ItemDescription, ItemId, ItemName, ItemRepository, ItemSort, ItemStatus, ListItems,
-    NewItem, PageSize, UpdateItem, UpdateItemError,
+    GetItemError, ItemDescription, ItemId, ItemName, ItemRepository, ItemSort, ListItems, NewItem,
+    PageSize,
 };
 use domain::tenants::{NewTenant, TenantId, TenantName, TenantRepository};
+use field_cipher::FieldCipher;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
@@ -44,271 +46,26 @@ fn new_item(tenant_id: TenantId, name: &str) -> NewItem {
     )
 }
 
-async fn count(pool: &PgPool, table: &str) -> i64 {
-    let sql = format!("SELECT count(*) FROM {table}");
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
-#[sqlx::test(migrations = "../../migrations")]
-async fn a_created_item_reads_back_identical_for_its_tenant_only(pool: PgPool) {
-    let (acme, globex) = (tenant(&pool, "acme").await, tenant(&pool, "globex").await);
-    let items = repository(&pool);
-    let created = items
-        .create(&new_item(acme, "lamp"), None)
-        .await
-        .unwrap()
-        .item;
-    assert_eq!((created.version, created.status), (1, ItemStatus::Active));
-    assert_eq!(items.get(acme, created.id).await.unwrap(), created);
-    assert!(matches!(
-        items.get(globex, created.id).await,
-        Err(GetItemError::NotFound(_))
-    ));
-}
-
-#[sqlx::test(migrations = "../../migrations")]
-async fn a_duplicate_name_is_a_conflict_in_its_tenant_only(pool: PgPool) {
-    let (acme, globex) = (tenant(&pool, "acme").await, tenant(&pool, "globex").await);
-    let items = repository(&pool);
-    items.create(&new_item(acme, "lamp"), None).await.unwrap();
-    let error = items
-        .create(&new_item(acme, "lamp"), None)
-        .await
-        .unwrap_err();
-    assert!(matches!(error, CreateItemError::Duplicate(name) if name.as_str() == "lamp"));
-    items.create(&new_item(globex, "lamp"), None).await.unwrap();
-    assert_eq!(count(&pool, "items").await, 2);
-}
-
-#[sqlx::test(migrations = "../../migrations")]
-async fn an_unknown_tenant_is_reported_not_raised(pool: PgPool) {
-    let ghost = TenantId::generate();
-    let error = repository(&pool)
-        .create(&new_item(ghost, "lamp"), None)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(error, CreateItemError::TenantNotFound(id) if id == ghost),
-        "{error:?}"
-    );
-}
-
-#[sqlx::test(migrations = "../../migrations")]
-async fn an_idempotent_create_writes_once_and_a_failed_one_leaves_nothing(pool: PgPool) {
-    let acme = tenant(&pool, "acme").await;
-    let items = repository(&pool);
-    let key = |fingerprint: &str| Idempotency {
-        key: IdempotencyKey::parse("retry-1").unwrap(),
-        fingerprint: fingerprint.to_owned(),
-    };
-    let first = items
-        .create(&new_item(acme, "lamp"), Some(&key("a")))
-        .await
-        .unwrap();
-    let again = items
-        .create(&new_item(acme, "lamp"), Some(&key("a")))
-        .await
-        .unwrap();
-    assert!(!first.replayed && again.replayed);
-    assert_eq!(first.item, again.item);
-    assert_eq!(count(&pool, "items").await, 1);
-    let reused = items
-        .create(&new_item(acme, "desk"), Some(&key("b")))
-        .await
-        .unwrap_err();
-    assert!(matches!(reused, CreateItemError::IdempotencyKeyReused(_)));
-
-    // Two rows per create (key, item) in one transaction: when the item is refused, the key
-    // claimed just before it is rolled back with it.
-    let other_key = Idempotency {
-        key: IdempotencyKey::parse("retry-2").unwrap(),
-        fingerprint: "c".to_owned(),
-    };
-    let duplicate = items
-        .create(&new_item(acme, "lamp"), Some(&other_key))
-        .await
-        .unwrap_err();
-    assert!(matches!(duplicate, CreateItemError::Duplicate(_)));
-    assert_eq!(
-        count(&pool, "item_idempotency_keys").await,
-        1,
-        "no half-written create"
-    );
-    assert_eq!(count(&pool, "items").await, 1);
-}
-
-#[sqlx::test(migrations = "../../migrations")]
-async fn concurrent_retries_with_one_key_create_one_item(pool: PgPool) {
-    let acme = tenant(&pool, "acme").await;
-    let key = Idempotency {
-        key: IdempotencyKey::parse("race").unwrap(),
-        fingerprint: "f".to_owned(),
-    };
-    let attempts = (0..8).map(|_| {
-        let (items, key) = (repository(&pool), key.clone());
-        tokio::spawn(async move { items.create(&new_item(acme, "lamp"), Some(&key)).await })
-    });
-    let mut ids = Vec::new();
-    for attempt in attempts {
-        ids.push(attempt.await.unwrap().unwrap().item.id);
+/// Both repositories over one test database.
+fn storage(pool: &PgPool) -> Storage {
+    let pools = PostgresPools::single(pool.clone());
+    Storage {
+        tenants: Arc::new(PostgresTenantRepository::new(&pools)),
+        items: Arc::new(PostgresItemRepository::new(&pools, cipher())),
     }
-    ids.dedup();
-    assert_eq!(ids.len(), 1, "every retry answers the same item");
-    assert_eq!(count(&pool, "items").await, 1);
 }
 
-#[sqlx::test(migrations = "../../migrations")]
-async fn updates_check_the_version_and_deletes_may(pool: PgPool) {
-    let acme = tenant(&pool, "acme").await;
-    let items = repository(&pool);
-    let item = items
-        .create(&new_item(acme, "lamp"), None)
-        .await
-        .unwrap()
-        .item;
-    let update = |expected_version, changes| UpdateItem {
-        tenant_id: acme,
-        id: item.id,
-        expected_version,
-        changes,
-    };
-    let archive = ItemChanges {
-        status: Some(ItemStatus::Archived),
-        description: Some(None),
-        ..ItemChanges::default()
-    };
-
-    let updated = items.update(&update(1, archive.clone())).await.unwrap();
-    assert_eq!(
-        (updated.version, updated.status, updated.description),
-        (2, ItemStatus::Archived, None)
-    );
-    assert!(updated.updated_at >= item.updated_at);
-    let stale = items.update(&update(1, archive)).await.unwrap_err();
-    assert!(matches!(
-        stale,
-        UpdateItemError::VersionMismatch {
-            current: 2,
-            expected: 1,
-            ..
+/// The storage contract (`domain::contract`), each case a test with a fresh database.
+macro_rules! on_postgres {
+    ($($case:ident),* $(,)?) => {$(
+        #[sqlx::test(migrations = "../../migrations")]
+        async fn $case(pool: PgPool) {
+            domain::contract::$case(&storage(&pool)).await;
         }
-    ));
-
-    let missing = UpdateItem {
-        id: ItemId::generate(),
-        ..update(1, ItemChanges::default())
-    };
-    assert!(matches!(
-        items.update(&missing).await,
-        Err(UpdateItemError::NotFound(_))
-    ));
-
-    let stale_delete = items.delete(acme, item.id, Some(1)).await.unwrap_err();
-    assert!(matches!(
-        stale_delete,
-        DeleteItemError::VersionMismatch { current: 2, .. }
-    ));
-    items.delete(acme, item.id, Some(2)).await.unwrap();
-    assert!(matches!(
-        items.delete(acme, item.id, None).await,
-        Err(DeleteItemError::NotFound(_))
-    ));
+    )*};
 }
 
-#[sqlx::test(migrations = "../../migrations")]
-async fn renaming_onto_a_taken_name_is_a_conflict(pool: PgPool) {
-    let acme = tenant(&pool, "acme").await;
-    let items = repository(&pool);
-    items.create(&new_item(acme, "lamp"), None).await.unwrap();
-    let desk = items
-        .create(&new_item(acme, "desk"), None)
-        .await
-        .unwrap()
-        .item;
-    let rename = UpdateItem {
-        tenant_id: acme,
-        id: desk.id,
-        expected_version: 1,
-        changes: ItemChanges {
-            name: Some(ItemName::parse("lamp").unwrap()),
-            ..ItemChanges::default()
-        },
-    };
-    assert!(matches!(
-        items.update(&rename).await,
-        Err(UpdateItemError::Duplicate(_))
-    ));
-}
-
-async fn walk(
-    items: &PostgresItemRepository,
-    tenant_id: TenantId,
-    sort: ItemSort,
-    status: Option<ItemStatus>,
-) -> Vec<String> {
-    let (mut names, mut after) = (Vec::new(), None::<ItemCursor>);
-    loop {
-        let query = ListItems {
-            tenant_id,
-            limit: PageSize::new(3).unwrap(),
-            sort,
-            status,
-            after,
-        };
-        let page = items.list(&query).await.unwrap();
-        names.extend(page.items.iter().map(|item| item.name.as_str().to_owned()));
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return names,
-        }
-    }
-}
-
-#[sqlx::test(migrations = "../../migrations")]
-async fn pages_walk_every_item_once_in_every_order_and_filter(pool: PgPool) {
-    let (acme, globex) = (tenant(&pool, "acme").await, tenant(&pool, "globex").await);
-    let items = repository(&pool);
-    for name in ["b", "g", "a", "f", "c", "e", "d"] {
-        items.create(&new_item(acme, name), None).await.unwrap();
-    }
-    items
-        .create(&new_item(globex, "not acme's"), None)
-        .await
-        .unwrap();
-    let created: Vec<String> = ["b", "g", "a", "f", "c", "e", "d"]
-        .map(String::from)
-        .to_vec();
-    assert_eq!(
-        walk(&items, acme, ItemSort::CreatedAscending, None).await,
-        created
-    );
-    let reversed: Vec<String> = created.iter().rev().cloned().collect();
-    assert_eq!(
-        walk(&items, acme, ItemSort::CreatedDescending, None).await,
-        reversed
-    );
-    assert_eq!(
-        walk(&items, acme, ItemSort::NameAscending, None).await,
-        ["a", "b", "c", "d", "e", "f", "g"]
-    );
-    assert_eq!(
-        walk(&items, acme, ItemSort::NameDescending, None).await,
-        ["g", "f", "e", "d", "c", "b", "a"]
-    );
-    assert!(
-        walk(
-            &items,
-            acme,
-            ItemSort::NameAscending,
-            Some(ItemStatus::Archived)
-        )
-        .await
-        .is_empty()
-    );
-}
+domain::storage_contract!(on_postgres);
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn reads_go_to_the_replica_and_writes_to_the_primary(pool: PgPool) {

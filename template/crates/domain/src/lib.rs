@@ -10,7 +10,9 @@
 pub mod audit;
 pub mod auth;
 pub mod cache;
-pub mod health;
+{% if example %}#[cfg(feature = "contract")]
+pub mod contract;
+{% endif %}pub mod health;
 {% if example %}pub mod items;
 {% endif %}pub mod single_flight;
 {% if example %}pub mod tenants;

@@ -7,8 +7,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use adapter_http::auth::DevelopmentToken;
-use adapter_postgres::{Migrations, PostgresPools};
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use domain::auth::Role;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -16,6 +14,7 @@ use tokio::net::TcpStream;
 
 use crate::config::{Settings, Sources};
 use crate::startup::{Application, SERVICE_NAME, shutdown_signal};
+use crate::storage::Storage;
 
 // `about` comes from the package description (the `description` given at generation).
 #[derive(Debug, Parser)]
@@ -172,37 +171,26 @@ async fn serve(settings: Settings, sources: Sources) -> anyhow::Result<ExitCode>
 }
 
 async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<ExitCode> {
-    if settings.database.create_database && matches!(action, MigrateAction::Up) {
-        Migrations::create_database_if_missing(&settings.database.url)
-            .await
-            .context("creating the database")?;
-    }
-    let pools = PostgresPools::connect_lazy(&settings.database, SERVICE_NAME)?;
+    // Only `up` may create a missing database; `status` and `down` report on what exists.
+    let storage = Storage::open(&settings, matches!(action, MigrateAction::Up)).await?;
     match action {
         MigrateAction::Up => {
-            Migrations::up(&pools.primary).await?;
+            storage.migrate_up().await?;
             println!("all migrations applied");
         }
         MigrateAction::Down { steps } => {
-            for version in Migrations::down(&pools.primary, steps).await? {
+            for version in storage.migrate_down(steps).await? {
                 println!("reverted {version}");
             }
         }
         MigrateAction::Status => {
-            for migration in Migrations::status(&pools.primary).await?.0 {
-                let state = if migration.applied {
-                    "applied"
-                } else {
-                    "pending"
-                };
-                println!(
-                    "{:>14}  {state:<8} {}",
-                    migration.version, migration.description
-                );
+            for (version, description, applied) in storage.migration_status().await? {
+                let state = if applied { "applied" } else { "pending" };
+                println!("{version:>14}  {state:<8} {description}");
             }
         }
     }
-    pools.close().await;
+    storage.close().await;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -14,6 +14,7 @@ use adapter_http::rate_limit::RateLimitSettings;
 use adapter_memory::MemoryCacheSettings;
 use adapter_postgres::PostgresSettings;
 {% if cache == "redis" %}use adapter_redis::{RedisCacheSettings, RedisSettings};
+{% endif %}{% if database == "postgres+sqlite" %}use adapter_sqlite::SqliteSettings;
 {% endif %}use adapter_webhook::WebhookSettings;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -42,9 +43,11 @@ const DEVELOPMENT_ENCRYPTION_KEYS: &str = "dev:ZGV2ZWxvcG1lbnQtb25seS1rZXktMzItY
 pub struct Settings {
     /// HTTP server: bind address, limits, timeouts.
     pub http: HttpSettings,
-    /// PostgreSQL: URL and pool.
+    /// PostgreSQL: URL and pool{% if database == "postgres+sqlite" %} (no URL: the embedded SQLite database below){% endif %}.
     pub database: PostgresSettings,
-{% if cache == "redis" %}    /// Redis: URL and timeouts.
+{% if database == "postgres+sqlite" %}    /// The embedded SQLite database, used when `database.url` is empty.
+    pub sqlite: SqliteSettings,
+{% endif %}{% if cache == "redis" %}    /// Redis: URL and timeouts.
     pub redis: RedisSettings,
 {% endif %}    /// Caching: which backend, and its knobs.
     pub cache: CacheSettings,
@@ -146,8 +149,9 @@ impl Settings {
                     .to_owned(),
             );
         }
-        adapter_postgres::FieldCipher::from_config(&self.database.encryption_keys)
+        field_cipher::FieldCipher::from_config(&self.database.encryption_keys)
             .map_err(|error| ConfigError::Invalid(error.to_string()))?;
+        self.validate_servers(environment)?;
         let database = &self.database;
         if database.max_connections == 0 {
             return invalid("database.max_connections must be at least 1".to_owned());
@@ -186,6 +190,47 @@ impl Settings {
             return invalid("http.body_limit_bytes must be greater than 0".to_owned());
         }
         Ok(())
+    }
+
+    /// Production runs on the servers, never on the development fallbacks: PostgreSQL{% if cache == "redis" %} and
+    /// Redis{% endif %} must be configured.
+    fn validate_servers(&self, environment: &str) -> Result<(), ConfigError> {
+        let production = environment == "production";
+{% if database == "postgres+sqlite" %}        if production && self.database.url.is_empty() {
+            return Err(ConfigError::Invalid(
+                "APP_ENV=production needs PostgreSQL: set database.url (APP__DATABASE__URL); \
+                 the embedded SQLite file is for development only"
+                    .to_owned(),
+            ));
+        }
+        let sqlite = &self.sqlite;
+        if sqlite.path.is_empty()
+            || sqlite.max_readers == 0
+            || sqlite.busy_timeout_ms == 0
+            || sqlite.acquire_timeout_ms == 0
+        {
+            return Err(ConfigError::Invalid(
+                "sqlite: path must be set, max_readers and the timeouts at least 1".to_owned(),
+            ));
+        }
+{% else %}        if self.database.url.is_empty() {
+            let who = if production {
+                "APP_ENV=production"
+            } else {
+                "this service"
+            };
+            return Err(ConfigError::Invalid(format!(
+                "{who} needs PostgreSQL: set database.url (APP__DATABASE__URL)"
+            )));
+        }
+{% endif %}{% if cache == "redis" %}        if production && self.redis.url.is_empty() {
+            return Err(ConfigError::Invalid(
+                "APP_ENV=production needs Redis: set redis.url (APP__REDIS__URL); the \
+                 in-process cache would let replicas serve each other's stale copies"
+                    .to_owned(),
+            ));
+        }
+{% endif %}        Ok(())
     }
 
 {% if cache == "redis" %}    fn validate_redis(&self) -> Result<(), ConfigError> {
@@ -292,7 +337,13 @@ impl Settings {
                 "migrate_on_start": self.database.migrate_on_start,
                 "encryption_keys": "***",
             },
-{% if cache == "redis" %}            "redis": {
+{% if database == "postgres+sqlite" %}            "sqlite": {
+                "path": self.sqlite.path,
+                "max_readers": self.sqlite.max_readers,
+                "busy_timeout_ms": self.sqlite.busy_timeout_ms,
+                "acquire_timeout_ms": self.sqlite.acquire_timeout_ms,
+            },
+{% endif %}{% if cache == "redis" %}            "redis": {
                 "url": redact_url(&self.redis.url),
                 "command_timeout_ms": self.redis.command_timeout_ms,
                 "connect_timeout_ms": self.redis.connect_timeout_ms,
@@ -502,7 +553,15 @@ mod tests {
                 "APP__DATABASE__ENCRYPTION_KEYS",
                 "prod1:cHJvZHVjdGlvbi1rZXktZnJvbS1hLXZhdWx0LTMyYiE=",
             );
-            let settings = Settings::load(&sources).map_err(|e| e.to_string())?;
+{% if database == "postgres+sqlite" %}            // No development fallbacks in production: the embedded SQLite file is refused...
+            let error = Settings::load(&sources).unwrap_err().to_string();
+            assert!(error.contains("database.url"), "{error}");
+{% endif %}            jail.set_env("APP__DATABASE__URL", "postgres://app@db.internal:5432/app");
+{% if cache == "redis" %}            // ...and so is the in-process cache standing in for Redis.
+            let error = Settings::load(&sources).unwrap_err().to_string();
+            assert!(error.contains("redis.url"), "{error}");
+            jail.set_env("APP__REDIS__URL", "redis://cache.internal:6379");
+{% endif %}            let settings = Settings::load(&sources).map_err(|e| e.to_string())?;
             assert_eq!(
                 settings.auth.hs256_secret,
                 "another-real-secret-from-the-secret-store"

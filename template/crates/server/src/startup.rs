@@ -1,6 +1,6 @@
 //! Builds the application from configuration and runs it until told to stop.
 //!
-//! This is where concrete adapters meet: PostgreSQL repositories and probes, the cache{% if cache == "redis" %} (Redis,
+//! This is where concrete adapters meet: the database (see [`Storage`]), the cache{% if cache == "redis" %} (Redis,
 //! or this process's memory){% else %} (this process's memory){% endif %}, the HTTP router. Tests build the same [`Application`] with a database of their
 //! own and port 0, so what they exercise is what production runs.
 
@@ -13,9 +13,7 @@ use adapter_http::auth::Authenticator;
 use adapter_http::rate_limit::RateLimits;
 use adapter_http::{AccessGuard, AppState, MetricsEndpoint, router};
 {% if example %}use adapter_memory::MemoryItemCache;
-use adapter_postgres::{FieldCipher, PostgresItemRepository, PostgresTenantRepository};
-{% endif %}use adapter_postgres::{Migrations, PostgresPools, PostgresProbe};
-{% if cache == "redis" %}{% if example %}use adapter_redis::{Breaker, RedisItemCache};
+{% endif %}{% if cache == "redis" %}{% if example %}use adapter_redis::{Breaker, RedisItemCache};
 {% endif %}use adapter_redis::{RedisConnection, RedisProbe};
 {% endif %}{% if example %}use adapter_webhook::{Webhook, WebhookItemNotifier};
 {% endif %}
@@ -23,12 +21,14 @@ use anyhow::Context;
 use domain::health::DependencyProbe;
 {% if example %}use domain::items::{ItemCache, ItemService};
 use domain::tenants::TenantService;
+use field_cipher::FieldCipher;
 {% endif %}use telemetry::Metrics;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 {% if example and cache == "redis" %}use crate::config::CacheBackend;
 {% endif %}use crate::config::Settings;
+use crate::storage::Storage;
 
 /// The service's name: the binary, `service.name` in traces, `application_name` in PostgreSQL.
 pub const SERVICE_NAME: &str = "{{project-name}}";
@@ -37,67 +37,73 @@ pub const SERVICE_NAME: &str = "{{project-name}}";
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
-    pools: PostgresPools,
+    storage: Storage,
     shutdown_timeout: Duration,
 }
 
 impl Application {
-    /// Connects (lazily), migrates when configured, and binds the listener.
+    /// Opens the configured database (see [`Storage`]), migrates when configured, and binds
+    /// the listener.
     ///
     /// # Errors
     /// When a URL is malformed, the database cannot be created or migrated, or the port is taken.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        if settings.database.create_database
-            && Migrations::create_database_if_missing(&settings.database.url)
-                .await
-                .context("creating the database (is PostgreSQL running? `docker compose up -d postgres`)")?
-        {
-            tracing::info!("created the database");
-        }
-        let pools = PostgresPools::connect_lazy(&settings.database, SERVICE_NAME)
-            .context("database.url is not a valid PostgreSQL URL")?;
+        let storage = Storage::open(&settings, true).await?;
         if settings.database.migrate_on_start {
-            Migrations::up(&pools.primary).await.context(
-                "applying migrations (is PostgreSQL running? `docker compose up -d postgres`)",
-            )?;
+            storage.migrate_up().await?;
         }
-        Self::with_pools(settings, pools).await
+        Self::with_storage(settings, storage).await
     }
 
-    /// Builds around pools made elsewhere (tests pass a fresh database per test).
+    /// Builds around a database opened elsewhere (tests pass a fresh one per test).
     ///
     /// # Errors
     /// When a URL or key is malformed or the port is taken.
-    pub async fn with_pools(settings: Settings, pools: PostgresPools) -> anyhow::Result<Self> {
-{% if cache == "redis" %}        let redis = RedisConnection::connect_lazy(&settings.redis)
-            .context("redis.url is not a valid Redis URL")?;
-        let redis_probe = RedisProbe::new(redis.clone(), settings.http.probe_timeout());
-{% endif %}{% if example %}        let cipher = FieldCipher::from_config(&settings.database.encryption_keys)?;
-{% if cache == "redis" %}        let breaker = Breaker::new(
-            &settings.cache.redis.breaker,
-            Duration::from_millis(settings.redis.command_timeout_ms),
-        );
-        let item_cache: Arc<dyn ItemCache> = match settings.cache.backend {
-            CacheBackend::Redis => Arc::new(RedisItemCache::new(
-                redis,
-                breaker.clone(),
-                &settings.cache.redis,
-            )),
-            CacheBackend::Memory => Arc::new(MemoryItemCache::new(&settings.cache.memory)),
+    pub async fn with_storage(
+        settings: Settings,
+        storage: impl Into<Storage>,
+    ) -> anyhow::Result<Self> {
+        let storage = storage.into();
+{% if cache == "redis" %}        // No redis.url (a new checkout): the in-process cache, and no Redis to probe.
+        let redis = if settings.redis.url.is_empty() {
+            tracing::info!("no redis.url: caching in this process's memory");
+            None
+        } else {
+            Some(
+                RedisConnection::connect_lazy(&settings.redis)
+                    .context("redis.url is not a valid Redis URL")?,
+            )
         };
-        let redis_probe = redis_probe.with_breaker(breaker);
+        let redis_probe = redis
+            .as_ref()
+            .map(|redis| RedisProbe::new(redis.clone(), settings.http.probe_timeout()));
+{% endif %}{% if example %}        let cipher = FieldCipher::from_config(&settings.database.encryption_keys)?;
+{% if cache == "redis" %}        let (item_cache, redis_probe): (Arc<dyn ItemCache>, _) =
+            match (redis, redis_probe, settings.cache.backend) {
+                (Some(redis), Some(probe), CacheBackend::Redis) => {
+                    let breaker = Breaker::new(
+                        &settings.cache.redis.breaker,
+                        Duration::from_millis(settings.redis.command_timeout_ms),
+                    );
+                    let cache = RedisItemCache::new(redis, breaker.clone(), &settings.cache.redis);
+                    (Arc::new(cache), Some(probe.with_breaker(breaker)))
+                }
+                (_, probe, _) => (
+                    Arc::new(MemoryItemCache::new(&settings.cache.memory)),
+                    probe,
+                ),
+            };
 {% else %}        // One replica's own memory: the `cache` option chose no Redis for this service.
         let item_cache: Arc<dyn ItemCache> = Arc::new(MemoryItemCache::new(&settings.cache.memory));
 {% endif %}        let webhook =
             Webhook::start(&settings.webhook).context("webhook: cannot build the HTTP client")?;
-{% endif %}{% if cache == "redis" %}        let probes: Vec<Arc<dyn DependencyProbe>> = vec![
-            Arc::new(PostgresProbe::new(pools.primary.clone())),
-            Arc::new(redis_probe),
-        ];
-{% else %}        let probes: Vec<Arc<dyn DependencyProbe>> =
-            vec![Arc::new(PostgresProbe::new(pools.primary.clone()))];
+{% endif %}{% if cache == "redis" %}        let mut probes: Vec<Arc<dyn DependencyProbe>> = vec![storage.probe()];
+        if let Some(redis_probe) = redis_probe {
+            probes.push(Arc::new(redis_probe));
+        }
+{% else %}        let probes: Vec<Arc<dyn DependencyProbe>> = vec![storage.probe()];
 {% endif %}
-        let pool_gauges = pools.clone();
+        let pool_gauges = storage.clone();
         let metrics = MetricsEndpoint {
             metrics: Metrics::global(SERVICE_NAME, env!("CARGO_PKG_VERSION")),
             collectors: Arc::new([
@@ -116,11 +122,11 @@ impl Application {
             probes: probes.into(),
             metrics,
 {% if example %}            items: ItemService::new(
-                Arc::new(PostgresItemRepository::new(&pools, cipher)),
+                storage.items(cipher),
                 item_cache,
                 Arc::new(WebhookItemNotifier::new(webhook)),
             ),
-            tenants: TenantService::new(Arc::new(PostgresTenantRepository::new(&pools))),
+            tenants: TenantService::new(storage.tenants()),
 {% endif %}        };
         let address = format!("{}:{}", settings.http.host, settings.http.port);
         let listener = TcpListener::bind(&address)
@@ -129,7 +135,7 @@ impl Application {
         Ok(Self {
             listener,
             router: router(state),
-            pools,
+            storage,
             shutdown_timeout: Duration::from_millis(settings.http.shutdown_timeout_ms),
         })
     }
@@ -143,7 +149,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests finish
-    /// for up to `http.shutdown_timeout_ms`, and closes the pools.
+    /// for up to `http.shutdown_timeout_ms`, and closes the database.
     ///
     /// # Errors
     /// When the server fails while running.
@@ -176,7 +182,7 @@ impl Application {
                 }
             }
         }
-        self.pools.close().await;
+        self.storage.close().await;
         tracing::info!("stopped");
         Ok(())
     }

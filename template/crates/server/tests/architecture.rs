@@ -72,9 +72,10 @@ fn the_domain_depends_on_no_infrastructure() {
 }
 
 /// The adapter rings: each may depend on the domain and its own technology, never on another.
-const ADAPTERS: [&str; 5] = [
+const ADAPTERS: [&str; 6] = [
     "adapter-http",
     "adapter-postgres",
+    "adapter-sqlite",
     "adapter-redis",
     "adapter-memory",
     "adapter-webhook",
@@ -101,7 +102,34 @@ fn the_http_adapter_touches_no_database_or_cache() {
 fn the_postgres_adapter_knows_no_http_or_redis() {
     assert_free_of(
         "adapter-postgres",
-        &foreign_to("adapter-postgres", &["axum", "redis", "utoipa"]),
+        &foreign_to(
+            "adapter-postgres",
+            &["axum", "redis", "utoipa", "sqlx-sqlite", "libsqlite3-sys"],
+        ),
+    );
+}
+
+{% if database == "postgres+sqlite" %}#[test]
+fn the_sqlite_adapter_knows_no_http_redis_or_postgres_driver() {
+    assert_free_of(
+        "adapter-sqlite",
+        &foreign_to(
+            "adapter-sqlite",
+            &["axum", "redis", "utoipa", "sqlx-postgres"],
+        ),
+    );
+}
+{% else %}#[test]
+fn the_service_carries_no_sqlite() {
+    // The `database` option chose PostgreSQL only: nothing may pull SQLite back in.
+    assert_free_of("service", &["adapter-sqlite", "sqlx-sqlite", "libsqlite3-sys"]);
+}
+{% endif %}
+#[test]
+fn the_field_cipher_knows_no_database_domain_or_adapter() {
+    assert_free_of(
+        "field-cipher",
+        &foreign_to("field-cipher", &["domain", "sqlx", "redis", "axum"]),
     );
 }
 

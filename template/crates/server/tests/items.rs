@@ -1,5 +1,7 @@
-//! The example resource end to end: HTTP over a real socket, the use cases, and PostgreSQL.
-//! Each status code the items API promises is produced here by the real stack at least once.
+//! The example resource end to end: HTTP over a real socket, the use cases, and a real
+//! database. Each status code the items API promises is produced here by the real stack at
+//! least once{% if database == "postgres+sqlite" %}, and every test runs twice: on PostgreSQL (`postgres::`) and on the embedded
+//! SQLite file (`sqlite::`), so the API a new checkout shows is the API production serves{% endif %}.
 
 // A failed unwrap in a test is a failed assertion, with the value in the message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -11,8 +13,7 @@ use std::time::Duration;
 use domain::auth::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sqlx::PgPool;
-use support::TestApp;
+use support::{TestApp, TestStore};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn tenant(app: &TestApp, name: &str) -> String {
@@ -20,17 +21,41 @@ async fn tenant(app: &TestApp, name: &str) -> String {
     format!("/api/v1/tenants/{tenant}/items")
 }
 
-async fn count(pool: &PgPool, table: &str) -> i64 {
-    let sql = format!("SELECT count(*) FROM {table}");
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .fetch_one(pool)
-        .await
-        .unwrap()
+/// Each test below, once per database: `postgres::<test>` with a fresh PostgreSQL database{% if database == "postgres+sqlite" %},
+/// `sqlite::<test>` with a fresh SQLite file{% endif %}.
+macro_rules! on_every_database {
+    ($($test:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[sqlx::test(migrations = "../../migrations")]
+                async fn $test(pool: sqlx::PgPool) {
+                    super::$test(super::TestStore::Postgres(pool)).await;
+                }
+            )*
+        }
+{% if database == "postgres+sqlite" %}        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(super::TestStore::sqlite().await).await;
+                }
+            )*
+        }
+{% endif %}    };
 }
 
-#[sqlx::test(migrations = "../../migrations")]
-async fn an_item_goes_through_its_whole_life(pool: PgPool) {
-    let app = TestApp::spawn(pool.clone()).await;
+on_every_database!(
+    an_item_goes_through_its_whole_life,
+    tenants_cannot_see_each_others_items,
+    a_retried_post_creates_once_and_a_refused_one_writes_nothing,
+    a_tampered_cursor_is_400_naming_the_parameter,
+    every_client_error_is_problem_json_and_writes_nothing,
+    a_long_list_is_walked_page_by_page_through_its_links,
+    past_the_concurrency_limit_requests_are_shed_with_retry_after,
+);
+
+async fn an_item_goes_through_its_whole_life(store: TestStore) {
+    let app = store.spawn().await;
     let items = tenant(&app, "acme").await;
 
     let created = app
@@ -96,13 +121,12 @@ async fn an_item_goes_through_its_whole_life(pool: PgPool) {
     let deleted = app.client.delete(app.url(&location)).send().await.unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.get(&location).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(count(&pool, "items").await, 0);
+    assert_eq!(store.count("items").await, 0);
     app.stop().await.unwrap();
 }
 
-#[sqlx::test(migrations = "../../migrations")]
-async fn tenants_cannot_see_each_others_items(pool: PgPool) {
-    let app = TestApp::spawn(pool).await;
+async fn tenants_cannot_see_each_others_items(store: TestStore) {
+    let app = store.spawn().await;
     let (acme, globex) = (tenant(&app, "acme").await, tenant(&app, "globex").await);
     let item: Value = app
         .client
@@ -123,9 +147,8 @@ async fn tenants_cannot_see_each_others_items(pool: PgPool) {
     app.stop().await.unwrap();
 }
 
-#[sqlx::test(migrations = "../../migrations")]
-async fn a_retried_post_creates_once_and_a_refused_one_writes_nothing(pool: PgPool) {
-    let app = TestApp::spawn(pool.clone()).await;
+async fn a_retried_post_creates_once_and_a_refused_one_writes_nothing(store: TestStore) {
+    let app = store.spawn().await;
     let items = tenant(&app, "acme").await;
     let post = |key: &'static str, name: &'static str| {
         app.client
@@ -141,12 +164,12 @@ async fn a_retried_post_creates_once_and_a_refused_one_writes_nothing(pool: PgPo
         (StatusCode::CREATED, StatusCode::CREATED)
     );
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
-    assert_eq!(count(&pool, "items").await, 1);
+    assert_eq!(store.count("items").await, 1);
 
     let conflict = post("k2", "lamp").await.unwrap();
     assert_eq!(conflict.status(), StatusCode::CONFLICT);
     assert_eq!(
-        count(&pool, "item_idempotency_keys").await,
+        store.count("item_idempotency_keys").await,
         1,
         "the refused create left no key"
     );
@@ -158,13 +181,12 @@ async fn a_retried_post_creates_once_and_a_refused_one_writes_nothing(pool: PgPo
         "a key reused with another body is refused"
     );
     assert_eq!(reused.headers()["content-type"], "application/problem+json");
-    assert_eq!(count(&pool, "items").await, 1, "and creates nothing");
+    assert_eq!(store.count("items").await, 1, "and creates nothing");
     app.stop().await.unwrap();
 }
 
-#[sqlx::test(migrations = "../../migrations")]
-async fn a_tampered_cursor_is_400_naming_the_parameter(pool: PgPool) {
-    let app = TestApp::spawn(pool).await;
+async fn a_tampered_cursor_is_400_naming_the_parameter(store: TestStore) {
+    let app = store.spawn().await;
     let tenant = app.create_tenant("acme").await;
     for name in ["a", "b", "c"] {
         app.create_item(&tenant, name).await;
@@ -196,9 +218,8 @@ async fn a_tampered_cursor_is_400_naming_the_parameter(pool: PgPool) {
     app.stop().await.unwrap();
 }
 
-#[sqlx::test(migrations = "../../migrations")]
-async fn every_client_error_is_problem_json_and_writes_nothing(pool: PgPool) {
-    let app = TestApp::spawn(pool.clone()).await;
+async fn every_client_error_is_problem_json_and_writes_nothing(store: TestStore) {
+    let app = store.spawn().await;
     let items = tenant(&app, "acme").await;
     let ghost = "/api/v1/tenants/0190f5d2-7e1c-7000-8000-000000000000/items";
     let cases = [
@@ -255,13 +276,12 @@ async fn every_client_error_is_problem_json_and_writes_nothing(pool: PgPool) {
             "{problem}"
         );
     }
-    assert_eq!(count(&pool, "items").await, 0);
+    assert_eq!(store.count("items").await, 0);
     app.stop().await.unwrap();
 }
 
-#[sqlx::test(migrations = "../../migrations")]
-async fn a_long_list_is_walked_page_by_page_through_its_links(pool: PgPool) {
-    let app = TestApp::spawn(pool).await;
+async fn a_long_list_is_walked_page_by_page_through_its_links(store: TestStore) {
+    let app = store.spawn().await;
     let items = tenant(&app, "acme").await;
     for n in 0..25 {
         let name = format!("item {n:02}");
@@ -292,13 +312,12 @@ async fn a_long_list_is_walked_page_by_page_through_its_links(pool: PgPool) {
     app.stop().await.unwrap();
 }
 
-#[sqlx::test(migrations = "../../migrations")]
-async fn past_the_concurrency_limit_requests_are_shed_with_retry_after(pool: PgPool) {
+async fn past_the_concurrency_limit_requests_are_shed_with_retry_after(store: TestStore) {
     // A client that sends its headers and only part of its body keeps one request in flight
     // (the handler waits for the rest); with room for one request, the next one is shed at once.
     let mut settings = support::test_settings();
     settings.http.max_in_flight = 1;
-    let app = TestApp::spawn_with(settings, adapter_postgres::PostgresPools::single(pool)).await;
+    let app = TestApp::spawn_with(settings, store.storage()).await;
     let tenant = app.create_tenant("busy").await;
     let items = format!("/api/v1/tenants/{tenant}/items");
     let address = app.base_url.trim_start_matches("http://").to_owned();

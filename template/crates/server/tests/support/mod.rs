@@ -16,6 +16,7 @@ use adapter_postgres::PostgresPools;
 use domain::auth::Role;
 use service::config::{Settings, Sources};
 use service::startup::Application;
+use service::storage::Storage;
 use sqlx::PgPool;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -158,11 +159,12 @@ impl TestApp {
         Self::spawn_with(test_settings(), PostgresPools::single(pool)).await
     }
 
-    /// Starts the application with explicit settings and pools.
-    pub async fn spawn_with(settings: Settings, pools: PostgresPools) -> Self {
+    /// Starts the application with explicit settings and database (PostgreSQL pools{% if database == "postgres+sqlite" %} or a
+    /// SQLite store{% endif %}).
+    pub async fn spawn_with(settings: Settings, storage: impl Into<Storage>) -> Self {
         install_telemetry(&settings);
         let auth = settings.auth.clone();
-        let application = Application::with_pools(settings, pools).await.unwrap();
+        let application = Application::with_storage(settings, storage).await.unwrap();
         let address = application.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(application.run_until(async {
@@ -255,7 +257,56 @@ fn parse_series(series: &str) -> (String, Vec<String>) {
     (name.to_owned(), labels)
 }
 
-{% if example %}/// What a webhook receiver got: each request's headers and JSON body.
+{% if example %}/// The database a test's application runs on: the example API's tests run once on each{% if database == "postgres+sqlite" %}
+/// (PostgreSQL, and the embedded SQLite file a new checkout uses){% endif %}, and must pass on every one.
+pub enum TestStore {
+    Postgres(PgPool),
+{% if database == "postgres+sqlite" %}    Sqlite(adapter_sqlite::SqliteStore),
+{% endif %}}
+
+impl TestStore {
+{% if database == "postgres+sqlite" %}    /// A fresh, migrated SQLite file under Cargo's scratch folder for integration tests.
+    pub async fn sqlite() -> Self {
+        let settings = adapter_sqlite::SqliteSettings {
+            path: format!(
+                "{}/sqlite-{}/data/service.db",
+                env!("CARGO_TARGET_TMPDIR"),
+                uuid::Uuid::new_v4().simple()
+            ),
+            ..test_settings().sqlite
+        };
+        let store = adapter_sqlite::SqliteStore::open(&settings).await.unwrap();
+        adapter_sqlite::SqliteMigrations::up(&store).await.unwrap();
+        Self::Sqlite(store)
+    }
+
+{% endif %}    /// The database as the application takes it.
+    pub fn storage(&self) -> Storage {
+        match self {
+            Self::Postgres(pool) => PostgresPools::single(pool.clone()).into(),
+{% if database == "postgres+sqlite" %}            Self::Sqlite(store) => store.clone().into(),
+{% endif %}        }
+    }
+
+    /// Starts the application on this database with the test settings.
+    pub async fn spawn(&self) -> TestApp {
+        TestApp::spawn_with(test_settings(), self.storage()).await
+    }
+
+    /// The rows of `table`, read from the database itself (no cache in between).
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"));
+        match self {
+            Self::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+{% if database == "postgres+sqlite" %}            Self::Sqlite(store) => sqlx::query_scalar(sql)
+                .fetch_one(store.reader())
+                .await
+                .unwrap(),
+{% endif %}        }
+    }
+}
+
+{% endif %}{% if example %}/// What a webhook receiver got: each request's headers and JSON body.
 pub type Received = Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, serde_json::Value)>>>;
 
 /// A local webhook receiver that records every event; returns the record and its URL.

@@ -1,8 +1,8 @@
 //! Encryption at rest for sensitive columns: AES-256-GCM with a key ring from configuration.
 //!
-//! Why here: encryption is a storage concern. The domain hands over plain values and gets them
-//! back; only this adapter (and so only the database's contents, backups and replicas) sees
-//! ciphertext. Each value is stored beside the id of the key that sealed it, so keys rotate
+//! Why a crate of its own: encryption is a storage concern, and every storage adapter needs the
+//! same one. The domain hands over plain values and gets them back; only the storage adapters
+//! (and so only the database's contents, backups and replicas) see ciphertext. Each value is stored beside the id of the key that sealed it, so keys rotate
 //! without a flag day: new writes use the first key of `database.encryption_keys`, old rows
 //! stay readable while their key is still listed. The row's identity is bound in as associated
 //! data, so a ciphertext copied into another row (or tenant) does not decrypt.
@@ -18,6 +18,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine as _;
+use uuid::Uuid;
 
 /// A value sealed for storage: the bytes (nonce, then ciphertext and tag) and the key id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +146,37 @@ impl FieldCipher {
             })?;
         String::from_utf8(plaintext.to_vec()).context("a sealed value is not UTF-8")
     }
+
+    /// Seals a column of the row `id` owned by `owner` (a tenant): the pair is the associated
+    /// data, so the value does not open in any other row or tenant.
+    ///
+    /// # Errors
+    /// As [`seal`](Self::seal).
+    pub fn seal_for_row(&self, plaintext: &str, owner: Uuid, id: Uuid) -> anyhow::Result<Sealed> {
+        self.seal(plaintext, &row_context(owner, id))
+    }
+
+    /// Opens what [`seal_for_row`](Self::seal_for_row) sealed for the same row.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_for_row(
+        &self,
+        sealed: &[u8],
+        key_id: &str,
+        owner: Uuid,
+        id: Uuid,
+    ) -> anyhow::Result<String> {
+        self.open(sealed, key_id, &row_context(owner, id))
+    }
+}
+
+/// What binds a sealed value to its row: the owner's id, then the row's id.
+fn row_context(owner: Uuid, id: Uuid) -> [u8; 32] {
+    let mut context = [0_u8; 32];
+    context[..16].copy_from_slice(owner.as_bytes());
+    context[16..].copy_from_slice(id.as_bytes());
+    context
 }
 
 #[cfg(test)]
@@ -198,6 +230,19 @@ mod tests {
         let retired = FieldCipher::from_config(K2).unwrap();
         let error = retired.open(&old.bytes, "k1", b"row-1").unwrap_err();
         assert!(error.to_string().contains("\"k1\""), "{error}");
+    }
+
+    #[test]
+    fn a_row_sealed_value_opens_for_that_row_of_that_owner_only() {
+        let cipher = FieldCipher::from_config(K1).unwrap();
+        let (owner, row, other) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let sealed = cipher.seal_for_row("private", owner, row).unwrap();
+        let open = |owner, row| cipher.open_for_row(&sealed.bytes, &sealed.key_id, owner, row);
+        assert_eq!(open(owner, row).unwrap(), "private");
+        assert!(open(other, row).is_err(), "another tenant");
+        assert!(open(owner, other).is_err(), "another row");
+        // Owner and row are not interchangeable either.
+        assert!(open(row, owner).is_err(), "swapped");
     }
 
     #[test]

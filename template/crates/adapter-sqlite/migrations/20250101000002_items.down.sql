@@ -1,0 +1,2 @@
+DROP TABLE item_idempotency_keys;
+DROP TABLE items;
