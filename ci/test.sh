@@ -27,12 +27,13 @@ export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-$(nproc)}
 # options left out of a row take their defaults.
 declare -A variants=(
     [default]=""
-    [example-memory]="-d cache=memory -d kubernetes=false -d ci=none"
-    [bare-k8s]="-d example=false -d ci=none"
+    [example-memory]="-d database=postgres -d cache=memory -d kubernetes=false -d ci=none"
+    [bare-k8s]="-d example=false -d database=postgres -d ci=none"
     [bare-memory]="-d example=false -d cache=memory -d kubernetes=false"
-    [example-plain]="-d kubernetes=false"
+    [example-plain]="-d database=postgres -d kubernetes=false"
+    [embedded-memory]="-d cache=memory -d kubernetes=false -d ci=none"
 )
-order=(default example-memory bare-k8s bare-memory example-plain)
+order=(default example-memory bare-k8s bare-memory example-plain embedded-memory)
 if [[ -n "${HARNESS_VARIANTS:-}" ]]; then
     read -r -a order <<<"$HARNESS_VARIANTS"
 fi
@@ -215,12 +216,16 @@ for variant in "${order[@]}"; do
         absent .github workflows "ci=none" || step "$variant" workflows workflows_clean
         step "$variant" cargo-deny cargo deny --locked --offline check bans licenses sources
         step "$variant" test cargo test --locked --no-fail-fast
+        # The root README's example API lines, on the embedded default with no server configured.
+        absent crates/adapter-sqlite readme-curl "database=postgres" ||
+            absent crates/domain/src/items readme-curl "example=false" ||
+            step "$variant" readme-curl bash "$repo/tests/readme_curl.sh" "$repo/README.md" "$project"
         step "$variant" todo python3 "$repo/tests/todo_check.py" . "$logs/todo-ids-$variant.tsv"
         if [[ $variant == default ]]; then
             step "$variant" release-drain release_drain "$project"
         fi
     else
-        for skipped in clippy sqlx-offline openapi hadolint kubernetes alerts checkov workflows cargo-deny test todo release-drain; do
+        for skipped in clippy sqlx-offline openapi hadolint kubernetes alerts checkov workflows cargo-deny test readme-curl todo release-drain; do
             record "$variant" "$skipped" SKIP 0 "build failed"
         done
     fi
