@@ -557,7 +557,7 @@ mod tests {
             let error = Settings::load(&sources).unwrap_err().to_string();
             assert!(error.contains("database.url"), "{error}");
 {% endif %}            jail.set_env("APP__DATABASE__URL", "postgres://app@db.internal:5432/app");
-{% if cache == "redis" %}            // ...and so is the in-process cache standing in for Redis.
+{% if database == "postgres+sqlite" and cache == "redis" %}            // ...and so is the in-process cache standing in for Redis.
             let error = Settings::load(&sources).unwrap_err().to_string();
             assert!(error.contains("redis.url"), "{error}");
             jail.set_env("APP__REDIS__URL", "redis://cache.internal:6379");

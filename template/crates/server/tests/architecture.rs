@@ -122,7 +122,10 @@ fn the_sqlite_adapter_knows_no_http_redis_or_postgres_driver() {
 {% else %}#[test]
 fn the_service_carries_no_sqlite() {
     // The `database` option chose PostgreSQL only: nothing may pull SQLite back in.
-    assert_free_of("service", &["adapter-sqlite", "sqlx-sqlite", "libsqlite3-sys"]);
+    assert_free_of(
+        "service",
+        &["adapter-sqlite", "sqlx-sqlite", "libsqlite3-sys"],
+    );
 }
 {% endif %}
 #[test]

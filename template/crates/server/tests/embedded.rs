@@ -155,9 +155,22 @@ async fn a_new_checkout_runs_on_sqlite_and_memory_with_no_server_configured() {
     assert_eq!(read.json::<Value>().await.unwrap(), item);
 {% endif %}    terminate(child);
 
-    let (output, stdout, stderr) = run(&mut command(&folder, &["migrate", "status"]));
-    assert!(output.status.success(), "{stderr}");
-    assert!(!stdout.contains("pending"), "{stdout}");
+    // `migrate` works on the embedded file as on PostgreSQL: down one, then up again.
+    let migrate = |args: &[&str]| {
+        let (output, stdout, stderr) = run(&mut command(&folder, args));
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        stdout
+    };
+    let status = migrate(&["migrate", "status"]);
+    assert!(!status.contains("pending"), "{status}");
+    if let Some(newest) = status.lines().last() {
+        let version = newest.split_whitespace().next().unwrap();
+        let reverted = migrate(&["migrate", "down", "--steps", "1"]);
+        assert_eq!(reverted.trim(), format!("reverted {version}"));
+        assert!(migrate(&["migrate", "status"]).contains("pending"));
+        migrate(&["migrate", "up"]);
+        assert_eq!(migrate(&["migrate", "status"]), status);
+    }
 }
 
 #[test]
