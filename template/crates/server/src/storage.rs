@@ -48,13 +48,19 @@ impl Storage {
     /// Opens the configured database. PostgreSQL pools connect lazily (the service can start,
     /// not ready, while the server comes up){% if database == "postgres+sqlite" %}; the SQLite file is created when missing{% endif %}.
     /// With `create_missing` and `database.create_database`, a missing PostgreSQL database is
-    /// created first.
+    /// created first{% if database == "postgres+sqlite" %}; without `create_missing`, a missing SQLite file is an error{% endif %}.
     ///
     /// # Errors
     /// When a URL is malformed, or the database cannot be created or opened.
     pub async fn open(settings: &Settings, create_missing: bool) -> anyhow::Result<Self> {
         let database = &settings.database;
 {% if database == "postgres+sqlite" %}        if database.url.is_empty() {
+            if !create_missing && !std::path::Path::new(&settings.sqlite.path).exists() {
+                anyhow::bail!(
+                    "no SQLite database at {} yet: `migrate up` or `serve` creates it",
+                    settings.sqlite.path
+                );
+            }
             let store = SqliteStore::open(&settings.sqlite)
                 .await
                 .with_context(|| format!("opening the SQLite database {}", settings.sqlite.path))?;

@@ -97,6 +97,12 @@ fn token(folder: &Path, tenant: &str, role: &str) -> String {
 {% endif %}#[tokio::test]
 async fn a_new_checkout_runs_on_sqlite_and_memory_with_no_server_configured() {
     let folder = empty_folder();
+    // Inspecting a database that does not exist yet reports it, and creates nothing.
+    let (output, _, stderr) = run(&mut command(&folder, &["migrate", "status"]));
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("migrate up"), "{stderr}");
+    assert!(!folder.join("data").exists());
+
     let (child, base) = serve(&folder);
     let database = folder.join("data/{{crate_name}}.db");
     assert!(database.is_file(), "{} was not created", database.display());
