@@ -6,14 +6,14 @@
 mod support;
 
 use std::io::{BufRead, BufReader, Lines};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use support::{TestApp, database_url};
+use support::{TestApp, database_url, run};
 use tokio::net::TcpListener;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_{{project-name}}");
@@ -32,13 +32,6 @@ fn command(args: &[&str]) -> Command {
         std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned()),
     );
 {% endif %}    command
-}
-
-fn run(command: &mut Command) -> (Output, String, String) {
-    let output = command.output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    (output, stdout, stderr)
 }
 
 /// A `serve` child with JSON logs on stdout, the lines not read yet, and its address.
@@ -89,14 +82,7 @@ impl Served {
         let Self {
             mut child, logs, ..
         } = self;
-        let pid = child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
+        support::sigterm(&child);
         let status = tokio::task::spawn_blocking(move || child.wait())
             .await
             .unwrap()

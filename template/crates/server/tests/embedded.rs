@@ -6,13 +6,16 @@
 // A failed unwrap in a test is a failed assertion, with the value in the message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 {% if example %}use serde_json::json;
-{% endif %}
+{% endif %}use support::run;
+
 const BINARY: &str = env!("CARGO_BIN_EXE_{{project-name}}");
 const CONFIG_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config");
 
@@ -35,13 +38,6 @@ fn command(folder: &Path, args: &[&str]) -> Command {
         .env("APP_ENV", "local")
         .env("APP_CONFIG_DIR", CONFIG_DIR);
     command
-}
-
-fn run(command: &mut Command) -> (Output, String, String) {
-    let output = command.output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    (output, stdout, stderr)
 }
 
 /// `serve` on a free port; returns the child and its base URL once it listens.
@@ -72,14 +68,7 @@ fn serve(folder: &Path) -> (Child, String) {
 }
 
 fn terminate(mut child: Child) {
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    support::sigterm(&child);
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status {status}");
 }

@@ -50,6 +50,24 @@ pub fn test_settings() -> Settings {
     settings
 }
 
+/// Runs a command of the binary to completion: its status, stdout and stderr.
+pub fn run(command: &mut std::process::Command) -> (std::process::Output, String, String) {
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, stdout, stderr)
+}
+
+/// Sends SIGTERM to a child, as an orchestrator stopping it would.
+pub fn sigterm(child: &std::process::Child) {
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -TERM {pid}: {sent}");
+}
+
 /// `DATABASE_URL` (user, password, options kept) pointed at another database and, optionally,
 /// another `host:port`: how tests reach their own database, directly or through a proxy.
 pub fn database_url(database: &str, host_port: Option<&str>) -> String {
