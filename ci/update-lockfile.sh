@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates template/Cargo.lock after a dependency changed. One lock file serves every
-# variant: packages that only some values of `cache` and `database` use are wrapped in Liquid
+# variant: packages that only some values of `cache`, `database` and `auth` use are wrapped in Liquid
 # `if` blocks, so each generated project gets exactly the lock cargo would write for it, and
 # builds with `--locked`. Steps: resolve the full (default) variant, let cargo prune the lock
 # of each other combination (same versions, fewer packages), and merge them all.
@@ -17,30 +17,37 @@ generate() { # <name> <defines...>
     (cd "$scratch" && cargo generate --path "$repo" --name "$name" --silent --vcs none --no-fmt "$@" >/dev/null)
 }
 
-# The combinations whose dependency graphs differ: cache (redis|memory) x database.
-combos=("redis postgres+sqlite" "memory postgres+sqlite" "redis postgres" "memory postgres")
-defines() { # <cache> <database>
+# The combinations whose dependency graphs differ: cache (redis|memory) x database x auth.
+combos=()
+for cache in redis memory; do
+    for database in postgres+sqlite postgres; do
+        for auth in jwt none; do
+            combos+=("$cache $database $auth")
+        done
+    done
+done
+defines() { # <cache> <database> <auth>
     local kubernetes=true
     [[ $1 == memory ]] && kubernetes=false
-    echo "-d cache=$1 -d database=$2 -d kubernetes=$kubernetes"
+    echo "-d cache=$1 -d database=$2 -d auth=$3 -d kubernetes=$kubernetes"
 }
-name_of() { echo "lock-$1-${2//+/-}"; }
+name_of() { echo "lock-$1-${2//+/-}-$3"; }
 
-first=$(name_of redis postgres+sqlite)
+first=$(name_of redis postgres+sqlite jwt)
 # shellcheck disable=SC2046 # the defines are deliberately split into words
-generate "$first" $(defines redis postgres+sqlite)
+generate "$first" $(defines redis postgres+sqlite jwt)
 (cd "$scratch/$first" && cargo metadata --format-version 1 >/dev/null)
 locks=()
 for combo in "${combos[@]}"; do
-    read -r cache database <<<"$combo"
-    name=$(name_of "$cache" "$database")
+    read -r cache database auth <<<"$combo"
+    name=$(name_of "$cache" "$database" "$auth")
     if [[ $name != "$first" ]]; then
         # shellcheck disable=SC2046
-        generate "$name" $(defines "$cache" "$database")
+        generate "$name" $(defines "$cache" "$database" "$auth")
         cp "$scratch/$first/Cargo.lock" "$scratch/$name/Cargo.lock"
         (cd "$scratch/$name" && cargo metadata --format-version 1 >/dev/null)
     fi
-    locks+=("$cache" "$database" "$scratch/$name/Cargo.lock")
+    locks+=("$cache" "$database" "$auth" "$scratch/$name/Cargo.lock")
 done
 
 python3 - "$repo/template/Cargo.lock" "${locks[@]}" <<'PY'
@@ -58,8 +65,8 @@ def blocks(path):
 
 out_path, args = sys.argv[1], sys.argv[2:]
 variants = {}
-for i in range(0, len(args), 3):
-    variants[(args[i], args[i + 1])] = blocks(args[i + 2])
+for i in range(0, len(args), 4):
+    variants[(args[i], args[i + 1], args[i + 2])] = blocks(args[i + 3])
 (full_head, full), *_ = variants.values()
 for combo, (head, packages) in variants.items():
     assert head == full_head, f"the lock headers differ for {combo}"
@@ -75,26 +82,27 @@ def choose(option, values, branch):
         out += f'{{% elsif {option} == "{value}" %}}{text}'
     return out + f"{{% else %}}{texts[-1]}{{% endif %}}"
 
-caches, databases = ["redis", "memory"], ["postgres+sqlite", "postgres"]
+caches, databases, auths = ["redis", "memory"], ["postgres+sqlite", "postgres"], ["jwt", "none"]
 out, conditional = [full_head], 0
 for key in full:
-    def text(cache, database):
-        block = variants[(cache, database)][1].get(key)
+    def text(cache, database, auth):
+        block = variants[(cache, database, auth)][1].get(key)
         return "" if block is None else "\n" + block
     piece = choose("cache", caches, lambda cache: choose(
-        "database", databases, lambda database: text(cache, database)))
+        "database", databases, lambda database: choose(
+            "auth", auths, lambda auth: text(cache, database, auth))))
     conditional += "{%" in piece
     out.append(piece)
 open(out_path, "w", encoding="utf-8").write("".join(out))
-print(f"template/Cargo.lock: {len(full)} packages, {conditional} conditional on cache or database")
+print(f"template/Cargo.lock: {len(full)} packages, {conditional} conditional on cache, database or auth")
 PY
 
 # The merged file must render back to exactly what cargo wrote for each combination.
 for combo in "${combos[@]}"; do
-    read -r cache database <<<"$combo"
-    name=$(name_of "$cache" "$database")
+    read -r cache database auth <<<"$combo"
+    name=$(name_of "$cache" "$database" "$auth")
     # shellcheck disable=SC2046
-    generate "check-$name" $(defines "$cache" "$database")
+    generate "check-$name" $(defines "$cache" "$database" "$auth")
     cmp "$scratch/$name/Cargo.lock" "$scratch/check-$name/Cargo.lock"
 done
-echo "every combination of cache and database renders the lock cargo wrote for it"
+echo "every combination of cache, database and auth renders the lock cargo wrote for it"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates template/docs/openapi.json after the API changed: generates each variant with
 # marker values, lets each write the document it serves, and merges them into one Liquid
-# file (`{% if example %}…{% else %}…{% endif %}`) with the name and description as placeholders.
+# file (`{% if auth == "jwt" %}{% if example %}…` for example x auth) with the name and description as placeholders.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,9 +22,12 @@ export_document() { # <folder> <defines...>
         "$scratch/$folder/$name/docs/openapi.json"
 }
 
-with_example=$(export_document with -d example=true)
-without_example=$(export_document without -d example=false)
+with_jwt=$(export_document with-jwt -d example=true -d auth=jwt)
+without_jwt=$(export_document without-jwt -d example=false -d auth=jwt)
+with_none=$(export_document with-none -d example=true -d auth=none)
+without_none=$(export_document without-none -d example=false -d auth=none)
 {
-    printf '{%% if example %%}%s\n{%% else %%}%s\n{%% endif %%}' "$with_example" "$without_example"
+    printf '{%% if auth == "jwt" %%}{%% if example %%}%s\n{%% else %%}%s\n{%% endif %%}' "$with_jwt" "$without_jwt"
+    printf '{%% else %%}{%% if example %%}%s\n{%% else %%}%s\n{%% endif %%}{%% endif %%}' "$with_none" "$without_none"
 } >"$repo/template/docs/openapi.json"
 echo "updated template/docs/openapi.json"

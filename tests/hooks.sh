@@ -61,6 +61,7 @@ refuse non-numeric-port folder "whole number" --name ok-svc -d http_port=eighty
 refuse quote-in-description folder "must not contain quotes" --name ok-svc -d 'description=say "hi"'
 refuse unknown-ci folder '"gitlab" is not a valid value for ci' --name ok-svc -d ci=gitlab
 refuse unknown-cache folder '"memcached" is not a valid value for cache' --name ok-svc -d cache=memcached
+refuse unknown-auth folder '"oauth" is not a valid value for auth' --name ok-svc -d auth=oauth
 refuse memory-cache-on-kubernetes folder "cannot go with kubernetes=true" --name ok-svc -d cache=memory -d kubernetes=true
 
 # env <case> <expectation: random|placeholders> <cargo-generate arguments...>: the post hook
@@ -76,6 +77,11 @@ env_file() {
     [[ "$output" == *"Next steps:"* ]] || problems+=("no next steps printed")
     if [[ ! -f $env ]]; then
         problems+=("no .env written")
+    elif [[ $expected == random-no-auth ]]; then
+        # auth=none: no token secret to make, and no `token` command to suggest.
+        grep -q '^APP__HTTP__CURSOR_SECRET=[0-9a-f]\{64\}$' "$env" || problems+=("no random cursor secret")
+        ! grep -q 'HS256_SECRET' "$env" || problems+=("a JWT secret in a service without tokens")
+        [[ "$output" != *" token "* ]] || problems+=("next steps mention the token command")
     elif [[ $expected == random ]]; then
         local cursor jwt
         cursor=$(sed -n 's/^APP__HTTP__CURSOR_SECRET=//p' "$env")
@@ -91,6 +97,7 @@ env_file() {
 }
 env_file env-random-secrets random --allow-commands
 env_file env-placeholders placeholders
+env_file env-no-auth random-no-auth --allow-commands -d auth=none
 
 echo "hooks: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# The template README's example API lines, run as a new user runs them: against a freshly
-# generated service started with no database or Redis URL (the embedded default), from the
-# project folder. Usage: readme_curl.sh <template README.md> <binary name>
+# A README's example API lines, run as a new user runs them: against a freshly generated
+# service started with no database or Redis URL (the embedded default), from the project
+# folder. Usage: readme_curl.sh <README.md> <binary name> [<line that introduces the block>]
+# The block is the first ```sh block after that line (default: "Then, in another terminal",
+# the template README's; the harness also runs the generated README's "Try the example").
 # Run in the generated project's folder, after `cargo build`. Fails unless the service answers
 # ready on SQLite only, creates the tenant and the item (201) and lists it back.
 set -euo pipefail
 
 readme=$1
 binary=$2
+marker=${3:-Then, in another terminal}
 target=${CARGO_TARGET_DIR:-$PWD/target}
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
-# The ```sh block that follows "Then, in another terminal" in the README, minus its `cd`.
-script=$(awk '/^Then, in another terminal/ {armed = 1} armed && /^```sh$/ {inside = 1; next}
+# The ```sh block that follows the marker line in the README, minus its `cd`.
+script=$(awk -v marker="$marker" 'index($0, marker) == 1 {armed = 1} armed && /^```sh$/ {inside = 1; next}
               inside && /^```$/ {exit} inside' "$readme" | grep -v '^cd ' | sed "s/localhost:8080/localhost:$port/g")
 [[ -n $script ]] || { echo "no example block found in $readme"; exit 1; }
 
@@ -31,6 +34,8 @@ echo "== running the README's lines (port $port)"
 printf '%s\n' "$script"
 output=$(env -i PATH="$PATH" HOME="$HOME" CARGO_TARGET_DIR="$target" APP_ENV=local bash -euo pipefail -c "$script" 2>&1)
 printf '%s\n' "$output"
+# Whether or not the block asks, the service must be ready on SQLite alone.
+grep -q 'health/ready' <<<"$script" || output+=$'\n'$(curl -s "localhost:$port/health/ready")
 
 status=0
 check() { # <what> <grep -E pattern>

@@ -1,36 +1,66 @@
-//! The gate in front of every handler: who is calling (authentication), may they reach this
+{% if auth == "jwt" %}//! The gate in front of every handler: who is calling (authentication), may they reach this
 //! kind of endpoint at all (`[auth]` exposure of docs, metrics and health), and have they sent
 //! too much (rate limits). A request that passes carries its [`Principal`] in its extensions
 //! for the [`Authenticated`](crate::auth::Authenticated) extractor.
-//!
-//! It answers 401, 403, 404 and 429 itself, as problems; it must not decide what a principal
+{% else %}//! The gate in front of every handler: may the caller reach this kind of endpoint at all
+//! (`[auth]` exposure of docs, metrics and health), and have they sent too much (per-IP rate
+//! limits). There is no authentication here (`auth=none`, see `auth.rs`).
+{% endif %}//!
+//! It answers {% if auth == "jwt" %}401, 403, {% endif %}404 and 429 itself, as problems; it must not decide what a principal
 //! may do with a resource: that is each use case's check, in the domain.
 
 use std::net::SocketAddr;
-
+{% if auth == "none" %}use std::sync::Arc;
+{% endif %}
+use anyhow::Context as _;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
+{% if auth == "jwt" %}use axum::http::{StatusCode, header};
+{% else %}use axum::http::StatusCode;
+{% endif %}use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use domain::auth::{Permission, Principal};
-
-use crate::auth::{Access, Authenticator};
-use crate::problem::{ApiError, Problem};
-use crate::rate_limit::{Caller, RateLimits};
+{% if auth == "jwt" %}use domain::auth::{Permission, Principal};
+{% endif %}
+use crate::auth::{Access, AuthSettings{% if auth == "jwt" %}, Authenticator{% endif %}};
+{% if auth == "jwt" %}use crate::problem::{ApiError, Problem};
+{% else %}use crate::problem::Problem;
+{% endif %}use crate::rate_limit::{Caller, RateLimitSettings, RateLimits};
 
 /// What the gate needs. Cheap to clone.
 #[derive(Clone)]
 pub struct AccessGuard {
-    /// Verifies bearer tokens.
-    pub authenticator: Authenticator,
-    /// The per-principal and per-IP limits.
+{% if auth == "jwt" %}    /// Verifies bearer tokens; holds the `[auth]` settings.
+    authenticator: Authenticator,
+{% else %}    /// The `[auth]` settings: who may reach docs, metrics and health.
+    settings: Arc<AuthSettings>,
+{% endif %}    /// The {% if auth == "jwt" %}per-principal and {% endif %}per-IP limits.
     pub limits: RateLimits,
+}
+
+impl AccessGuard {
+    /// The gate for `auth` and `limits`.
+    ///
+    /// # Errors
+    /// When a rate limit is zero or a trusted proxy is not a network{% if auth == "jwt" %}, or the JWKS HTTP client
+    /// cannot be built{% endif %}.
+    pub fn new(auth: &AuthSettings, limits: &RateLimitSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+{% if auth == "jwt" %}            authenticator: Authenticator::new(auth)
+                .context("auth: cannot build the JWKS client")?,
+{% else %}            settings: Arc::new(auth.clone()),
+{% endif %}            limits: RateLimits::new(limits).context("rate_limit")?,
+        })
+    }
+
+    fn settings(&self) -> &AuthSettings {
+{% if auth == "jwt" %}        self.authenticator.settings()
+{% else %}        &self.settings
+{% endif %}    }
 }
 
 /// The kinds of endpoint, each with its own rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Zone {
-    /// `/api/...`: always authenticated.
+    /// `/api/...`{% if auth == "jwt" %}: always authenticated{% endif %}.
     Api,
     /// `/docs` and the OpenAPI document.
     Docs,
@@ -57,12 +87,14 @@ fn zone(path: &str) -> Zone {
 }
 
 /// The middleware. See the module documentation for the order of the checks.
-pub async fn guard(State(guard): State<AccessGuard>, mut request: Request, next: Next) -> Response {
+pub async fn guard(State(guard): State<AccessGuard>, {% if auth == "jwt" %}mut {% endif %}request: Request, next: Next) -> Response {
     let zone = zone(request.uri().path());
-    let settings = guard.authenticator.settings();
+    let settings = guard.settings();
     let access = match zone {
-        Zone::Api => Access::Authenticated,
-        Zone::Docs => settings.docs,
+{% if auth == "jwt" %}        Zone::Api => Access::Authenticated,
+{% else %}        // Whatever stands in front of the service has already decided who may call.
+        Zone::Api => Access::Public,
+{% endif %}        Zone::Docs => settings.docs,
         Zone::Metrics => settings.metrics,
         Zone::Health => settings.health,
         Zone::Other => Access::Public,
@@ -70,7 +102,7 @@ pub async fn guard(State(guard): State<AccessGuard>, mut request: Request, next:
     if access == Access::Off {
         return Problem::from_status(StatusCode::NOT_FOUND).into_response();
     }
-    let authentication = if access == Access::Authenticated {
+{% if auth == "jwt" %}    let authentication = if access == Access::Authenticated {
         Some(
             guard
                 .authenticator
@@ -84,16 +116,13 @@ pub async fn guard(State(guard): State<AccessGuard>, mut request: Request, next:
         Some(Ok(principal)) => {
             Caller::Principal(format!("{}/{}", principal.tenant(), principal.subject()))
         }
-        _ => {
-            let peer = request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| *address);
-            Caller::Address(guard.limits.client_ip(peer, request.headers()))
-        }
+        _ => Caller::Address(client_ip(&guard, &request)),
     };
     // Anonymous and failed attempts spend the IP's budget too: guessing tokens is rate limited.
-    let decision = if matches!(zone, Zone::Health | Zone::Metrics) {
+{% else %}    // No principal to tell callers apart: the budget is the client IP's (behind a gateway, list
+    // it in `rate_limit.trusted_proxies` so each client gets its own).
+    let caller = Caller::Address(client_ip(&guard, &request));
+{% endif %}    let decision = if matches!(zone, Zone::Health | Zone::Metrics) {
         None
     } else {
         guard.limits.check(&caller)
@@ -114,7 +143,7 @@ pub async fn guard(State(guard): State<AccessGuard>, mut request: Request, next:
         let problem = Problem::from_status(StatusCode::TOO_MANY_REQUESTS);
         return with_limits(problem.into_response());
     }
-    match authentication {
+{% if auth == "jwt" %}    match authentication {
         None => {}
         Some(Err(error)) => {
             domain::audit::authentication_failed(error.reason());
@@ -129,5 +158,14 @@ pub async fn guard(State(guard): State<AccessGuard>, mut request: Request, next:
             request.extensions_mut().insert::<Principal>(principal);
         }
     }
-    with_limits(next.run(request).await)
+{% endif %}    with_limits(next.run(request).await)
+}
+
+/// The client's address: the peer, or what a trusted proxy says it forwarded.
+fn client_ip(guard: &AccessGuard, request: &Request) -> Option<std::net::IpAddr> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| *address);
+    guard.limits.client_ip(peer, request.headers())
 }

@@ -23,7 +23,7 @@ pub struct MeResponse {
     permissions: Vec<String>,
 }
 
-/// Describes the authenticated caller.
+/// Describes the caller as the service sees it.
 #[utoipa::path(
     get,
     path = "/me",

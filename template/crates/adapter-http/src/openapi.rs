@@ -4,8 +4,10 @@
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+{% if auth == "jwt" %}use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr, Response, ResponseBuilder, SecurityRequirement};
+{% else %}use utoipa::openapi::{Ref, RefOr, Response, ResponseBuilder};
+{% endif %}
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,7 +22,7 @@ use crate::{health, me};
     info(title = "{{project-name}}", description = "{{description}}"),
     tags(
         (name = "health", description = "Liveness and readiness for orchestrators"),
-        (name = "auth", description = "The authenticated caller"),
+        (name = "auth", description = "The {% if auth == "jwt" %}authenticated {% endif %}caller"),
 {% if example %}        (name = "tenants", description = "Owners of the example items"),
         (name = "items", description = "The example resource: copy its pattern, then delete it"),
 {% endif %}    ),
@@ -47,15 +49,19 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 /// A response header in the document: name, type, description.
 type HeaderDoc<'a> = (&'a str, Type, &'a str);
 
-/// Declares the bearer-JWT scheme, and on every `/api/v1` operation the requirement and the
+{% if auth == "jwt" %}/// Declares the bearer-JWT scheme, and on every `/api/v1` operation the requirement and the
 /// answers the middleware can give whatever the handler (401/403/429 from the access guard,
 /// 503 from load shedding, the request timeout or unreachable identity-provider keys), with
 /// their headers: added here, once, so no handler can forget.
-struct BearerAuth;
+{% else %}/// Declares on every `/api/v1` operation the answers the middleware can give whatever the
+/// handler (429 from the access guard, 503 from load shedding or the request timeout), with
+/// their headers: added here, once, so no handler can forget. No security scheme: the service
+/// was generated with `auth=none`.
+{% endif %}struct GuardAnswers;
 
-impl Modify for BearerAuth {
+impl Modify for GuardAnswers {
     fn modify(&self, document: &mut utoipa::openapi::OpenApi) {
-        let components = document.components.get_or_insert_with(Default::default);
+{% if auth == "jwt" %}        let components = document.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
@@ -68,7 +74,7 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
-        let problem = |description: &str, headers: &[HeaderDoc]| -> RefOr<Response> {
+{% endif %}        let problem = |description: &str, headers: &[HeaderDoc]| -> RefOr<Response> {
             let mut response = ResponseBuilder::new().description(description).content(
                 crate::problem::PROBLEM_JSON,
                 utoipa::openapi::content::ContentBuilder::new()
@@ -107,13 +113,13 @@ impl Modify for BearerAuth {
             .into_iter()
             .flatten()
             {
-                operation.security = Some(vec![SecurityRequirement::new(
+{% if auth == "jwt" %}                operation.security = Some(vec![SecurityRequirement::new(
                     "bearer",
                     Vec::<String>::new(),
                 )]);
-                let responses = &mut operation.responses.responses;
-                let answers: [(&str, &str, &[HeaderDoc]); 4] = [
-                    (
+{% endif %}                let responses = &mut operation.responses.responses;
+                let answers: &[(&str, &str, &[HeaderDoc])] = &[
+{% if auth == "jwt" %}                    (
                         "401",
                         "No valid bearer token",
                         &[(
@@ -123,7 +129,7 @@ impl Modify for BearerAuth {
                         )],
                     ),
                     ("403", "The token's roles do not grant this operation", &[]),
-                    (
+{% endif %}                    (
                         "429",
                         "Rate limit exceeded",
                         &[
@@ -143,12 +149,13 @@ impl Modify for BearerAuth {
                     ),
                     (
                         "503",
-                        "Overloaded (load shedding: see Retry-After), the request timed out, or \
+{% if auth == "jwt" %}                        "Overloaded (load shedding: see Retry-After), the request timed out, or \
                          the identity provider's keys cannot be fetched",
-                        &[retry_after()],
+{% else %}                        "Overloaded (load shedding: see Retry-After) or the request timed out",
+{% endif %}                        &[retry_after()],
                     ),
                 ];
-                for (status, description, headers) in answers {
+                for &(status, description, headers) in answers {
                     responses
                         .entry(status.to_owned())
                         .or_insert_with(|| problem(description, headers));
@@ -161,7 +168,7 @@ impl Modify for BearerAuth {
 /// The routes, and the document describing them with the security requirements applied.
 pub(crate) fn split() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut document) = routes().split_for_parts();
-    BearerAuth.modify(&mut document);
+    GuardAnswers.modify(&mut document);
     (router, document)
 }
 

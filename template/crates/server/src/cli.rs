@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate up|down|status`, `config`, `healthcheck`, `token`.
+//! The command line: `serve`, `migrate up|down|status`, `config`, `healthcheck`{% if auth == "jwt" %}, `token`{% endif %}.
 //!
 //! Each subcommand loads the configuration the same way, so `config` shows exactly what `serve`
 //! would use. Exit codes are meaningful: 0 success, 1 failure, 2 bad usage or configuration.
@@ -6,10 +6,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use adapter_http::auth::DevelopmentToken;
-use clap::{Parser, Subcommand};
-use domain::auth::Role;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+{% if auth == "jwt" %}use adapter_http::auth::DevelopmentToken;
+{% endif %}use clap::{Parser, Subcommand};
+{% if auth == "jwt" %}use domain::auth::Role;
+{% endif %}use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::config::{Settings, Sources};
@@ -44,7 +44,7 @@ pub enum Command {
         #[arg(long, default_value_t = 2000)]
         timeout_ms: u64,
     },
-    /// Mint a development bearer token (HS256, the configured secret). Refused when
+{% if auth == "jwt" %}    /// Mint a development bearer token (HS256, the configured secret). Refused when
     /// APP_ENV=production: production tokens come from the identity provider.
     Token {
         /// The tenant the token acts for (a UUID).
@@ -60,16 +60,16 @@ pub enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl_secs: u64,
     },
-}
+{% endif %}}
 
-fn parse_role(name: &str) -> Result<Role, String> {
+{% if auth == "jwt" %}fn parse_role(name: &str) -> Result<Role, String> {
     Role::parse(name).ok_or_else(|| {
         let known: Vec<&str> = Role::ALL.iter().map(|role| role.as_str()).collect();
         format!("unknown role {name:?}; known roles: {}", known.join(", "))
     })
 }
 
-/// Migration actions.
+{% endif %}/// Migration actions.
 #[derive(Debug, Subcommand)]
 pub enum MigrateAction {
     /// Apply every pending migration.
@@ -87,14 +87,14 @@ pub enum MigrateAction {
 /// Runs a parsed command line to completion.
 pub fn run(cli: Cli) -> ExitCode {
     let sources = Sources::from_env();
-    if matches!(cli.command, Command::Token { .. }) && sources.environment == "production" {
+{% if auth == "jwt" %}    if matches!(cli.command, Command::Token { .. }) && sources.environment == "production" {
         eprintln!(
             "{SERVICE_NAME}: refusing to mint a token with APP_ENV=production; \
              production tokens come from the identity provider"
         );
         return ExitCode::from(2);
     }
-    let settings = match Settings::load(&sources) {
+{% endif %}    let settings = match Settings::load(&sources) {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("{SERVICE_NAME}: {error}");
@@ -137,7 +137,7 @@ async fn dispatch(
         Command::Healthcheck { timeout_ms } => {
             Ok(healthcheck(&settings, Duration::from_millis(timeout_ms)).await)
         }
-        Command::Token {
+{% if auth == "jwt" %}        Command::Token {
             tenant,
             roles,
             subject,
@@ -153,7 +153,7 @@ async fn dispatch(
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }
-    }
+{% endif %}    }
 }
 
 async fn serve(settings: Settings, sources: Sources) -> anyhow::Result<ExitCode> {

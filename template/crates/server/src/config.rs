@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use adapter_http::HttpSettings;
-use adapter_http::auth::{AuthMode, AuthSettings};
+use adapter_http::auth::{% if auth == "jwt" %}{AuthMode, AuthSettings}{% else %}AuthSettings{% endif %};
 use adapter_http::rate_limit::RateLimitSettings;
 use adapter_memory::MemoryCacheSettings;
 use adapter_postgres::PostgresSettings;
@@ -29,11 +29,11 @@ const DEFAULTS: &str = include_str!("../../../config/default.toml");
 /// production, where anyone reading this repository could forge cursors with it.
 const DEVELOPMENT_CURSOR_SECRET: &str = "development-only-cursor-secret-change-me";
 
-/// The `auth.hs256_secret` shipped in `config/default.toml`, refused in production for the
+{% if auth == "jwt" %}/// The `auth.hs256_secret` shipped in `config/default.toml`, refused in production for the
 /// same reason: with it, anyone can mint an admin token.
 const DEVELOPMENT_JWT_SECRET: &str = "development-only-jwt-secret-change-me-0123456789";
 
-/// The `database.encryption_keys` shipped in `config/default.toml`: public, so refused in
+{% endif %}/// The `database.encryption_keys` shipped in `config/default.toml`: public, so refused in
 /// production (data sealed with it is as good as plaintext).
 const DEVELOPMENT_ENCRYPTION_KEYS: &str = "dev:ZGV2ZWxvcG1lbnQtb25seS1rZXktMzItYnl0ZXMhISE=";
 
@@ -55,7 +55,7 @@ pub struct Settings {
     pub webhook: WebhookSettings,
     /// Logs and traces.
     pub telemetry: TelemetrySettings,
-    /// Bearer tokens, and who may read docs, metrics and health.
+    /// {% if auth == "jwt" %}Bearer tokens, and who{% else %}Who{% endif %} may read docs, metrics and health.
     pub auth: AuthSettings,
     /// Per-principal and per-IP request budgets.
     pub rate_limit: RateLimitSettings,
@@ -139,7 +139,7 @@ impl Settings {
         if self.http.cursor_secret.len() < 32 {
             return invalid("http.cursor_secret must be at least 32 characters".to_owned());
         }
-        self.validate_auth(environment)?;
+        self.validate_access({% if auth == "jwt" %}environment{% endif %})?;
         if environment == "production"
             && self.database.encryption_keys == DEVELOPMENT_ENCRYPTION_KEYS
         {
@@ -256,9 +256,9 @@ impl Settings {
         Ok(())
     }
 
-{% endif %}    fn validate_auth(&self, environment: &str) -> Result<(), ConfigError> {
+{% endif %}    fn validate_access(&self{% if auth == "jwt" %}, environment: &str{% endif %}) -> Result<(), ConfigError> {
         let invalid = |message: &str| Err(ConfigError::Invalid(message.to_owned()));
-        let auth = &self.auth;
+{% if auth == "jwt" %}        let auth = &self.auth;
         match auth.mode {
             AuthMode::Hs256 => {
                 if environment == "production" && auth.hs256_secret == DEVELOPMENT_JWT_SECRET {
@@ -294,7 +294,7 @@ impl Settings {
         if auth.tenant_claim.is_empty() || auth.roles_claim.is_empty() {
             return invalid("auth.tenant_claim and auth.roles_claim must be set");
         }
-        let limits = &self.rate_limit;
+{% endif %}        let limits = &self.rate_limit;
         if [
             limits.per_principal_per_second,
             limits.per_principal_burst,
@@ -383,7 +383,7 @@ impl Settings {
                 "sampling_ratio": self.telemetry.sampling_ratio,
             },
             "auth": {
-                "mode": self.auth.mode,
+{% if auth == "jwt" %}                "mode": self.auth.mode,
                 "hs256_secret": "***",
                 "jwks_url": self.auth.jwks_url,
                 "algorithms": self.auth.algorithms,
@@ -395,7 +395,7 @@ impl Settings {
                 "jwks_max_age_secs": self.auth.jwks_max_age_secs,
                 "jwks_min_refetch_interval_ms": self.auth.jwks_min_refetch_interval_ms,
                 "jwks_timeout_ms": self.auth.jwks_timeout_ms,
-                "docs": self.auth.docs,
+{% endif %}                "docs": self.auth.docs,
                 "metrics": self.auth.metrics,
                 "health": self.auth.health,
             },
@@ -541,13 +541,13 @@ mod tests {
                 "APP__HTTP__CURSOR_SECRET",
                 "a-real-secret-from-the-secret-store-0123456789",
             );
-            let error = Settings::load(&sources).unwrap_err().to_string();
+{% if auth == "jwt" %}            let error = Settings::load(&sources).unwrap_err().to_string();
             assert!(error.contains("auth.hs256_secret"), "{error}");
             // Secrets arrive as mounted files too; the file's trailing newline is not part of it.
             jail.create_file("jwt-secret", "another-real-secret-from-the-secret-store\n")?;
             let path = jail.directory().join("jwt-secret");
             jail.set_env("APP__AUTH__HS256_SECRET_FILE", path.display());
-            let error = Settings::load(&sources).unwrap_err().to_string();
+{% endif %}            let error = Settings::load(&sources).unwrap_err().to_string();
             assert!(error.contains("database.encryption_keys"), "{error}");
             jail.set_env(
                 "APP__DATABASE__ENCRYPTION_KEYS",
@@ -562,13 +562,13 @@ mod tests {
             assert!(error.contains("redis.url"), "{error}");
             jail.set_env("APP__REDIS__URL", "redis://cache.internal:6379");
 {% endif %}            let settings = Settings::load(&sources).map_err(|e| e.to_string())?;
-            assert_eq!(
+{% if auth == "jwt" %}            assert_eq!(
                 settings.auth.hs256_secret,
                 "another-real-secret-from-the-secret-store"
             );
-            let printed = settings.redacted().to_string();
-            assert!(!printed.contains("another-real-secret"), "{printed}");
-            assert!(!printed.contains("a-real-secret"), "{printed}");
+{% endif %}            let printed = settings.redacted().to_string();
+{% if auth == "jwt" %}            assert!(!printed.contains("another-real-secret"), "{printed}");
+{% endif %}            assert!(!printed.contains("a-real-secret"), "{printed}");
             assert!(!printed.contains("cHJvZHVjdGlvbi1rZXk"), "{printed}");
             Ok(())
         });
@@ -581,14 +581,14 @@ mod tests {
                 environment: "none".to_owned(),
                 directory: jail.directory().to_owned(),
             };
-            jail.set_env("APP__AUTH__HS256_SECRET_FILE", "/nonexistent/secret");
+            jail.set_env("APP__HTTP__CURSOR_SECRET_FILE", "/nonexistent/secret");
             let error = Settings::load(&sources).unwrap_err().to_string();
-            assert!(error.contains("APP__AUTH__HS256_SECRET_FILE"), "{error}");
+            assert!(error.contains("APP__HTTP__CURSOR_SECRET_FILE"), "{error}");
             Ok(())
         });
     }
 
-    #[test]
+{% if auth == "jwt" %}    #[test]
     fn jwks_mode_refuses_hmac_algorithms() {
         figment::Jail::expect_with(|jail| {
             let sources = Sources {
@@ -606,7 +606,7 @@ mod tests {
         });
     }
 
-    #[test]
+{% endif %}    #[test]
     fn inconsistent_pool_sizes_are_refused() {
         figment::Jail::expect_with(|jail| {
             let sources = Sources {

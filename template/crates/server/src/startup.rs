@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapter_http::auth::Authenticator;
 use adapter_http::rate_limit::RateLimits;
 use adapter_http::{AccessGuard, AppState, MetricsEndpoint, router};
 {% if example %}use adapter_memory::MemoryItemCache;
@@ -110,11 +109,7 @@ impl Application {
                 Arc::new(move || pool_gauges.record_metrics()) as Arc<dyn Fn() + Send + Sync>
             ]),
         };
-        let access = AccessGuard {
-            authenticator: Authenticator::new(&settings.auth)
-                .context("auth: cannot build the JWKS client")?,
-            limits: RateLimits::new(&settings.rate_limit).context("rate_limit")?,
-        };
+        let access = AccessGuard::new(&settings.auth, &settings.rate_limit)?;
         forget_idle_callers(access.limits.clone());
         let state = AppState {
             settings: Arc::new(settings.http.clone()),

@@ -161,7 +161,13 @@ fn the_webhook_and_memory_adapters_know_no_other_ring_but_the_domain() {
     );
 }
 
-#[test]
+{% if auth == "none" %}#[test]
+fn the_service_carries_no_token_verification() {
+    // The `auth` option chose none: no JWT library may come back and half-check tokens.
+    assert_free_of("service", &["jsonwebtoken"]);
+}
+
+{% endif %}#[test]
 fn telemetry_knows_neither_the_domain_nor_the_adapters() {
     assert_free_of(
         "telemetry",

@@ -73,7 +73,7 @@ fn terminate(mut child: Child) {
     assert!(status.success(), "exit status {status}");
 }
 
-{% if example %}/// A development token from the `token` subcommand, as the README shows.
+{% if example and auth == "jwt" %}/// A development token from the `token` subcommand, as the README shows.
 fn token(folder: &Path, tenant: &str, role: &str) -> String {
     let (output, stdout, stderr) = run(&mut command(
         folder,
@@ -108,15 +108,15 @@ async fn a_new_checkout_runs_on_sqlite_and_memory_with_no_server_configured() {
     let checks: Vec<&String> = ready["checks"].as_object().unwrap().keys().collect();
     assert_eq!(checks, ["sqlite"], "no server is probed: {ready}");
 {% if example %}
-    let platform = token(
+{% if auth == "jwt" %}    let platform = token(
         &folder,
         "0190f5d2-7e1c-7000-8000-0000000000ff",
         "platform-admin",
     );
-    let tenant: Value = client
+{% endif %}    let tenant: Value = client
         .post(format!("{base}/api/v1/tenants"))
-        .header("authorization", &platform)
-        .json(&json!({"name": "acme"}))
+{% if auth == "jwt" %}        .header("authorization", &platform)
+{% endif %}        .json(&json!({"name": "acme"}))
         .send()
         .await
         .unwrap()
@@ -124,12 +124,12 @@ async fn a_new_checkout_runs_on_sqlite_and_memory_with_no_server_configured() {
         .await
         .unwrap();
     let tenant = tenant["id"].as_str().unwrap().to_owned();
-    let admin = token(&folder, &tenant, "admin");
-    let items = format!("{base}/api/v1/tenants/{tenant}/items");
+{% if auth == "jwt" %}    let admin = token(&folder, &tenant, "admin");
+{% endif %}    let items = format!("{base}/api/v1/tenants/{tenant}/items");
     let created = client
         .post(&items)
-        .header("authorization", &admin)
-        .json(&json!({"name": "Desk lamp", "description": "brass"}))
+{% if auth == "jwt" %}        .header("authorization", &admin)
+{% endif %}        .json(&json!({"name": "Desk lamp", "description": "brass"}))
         .send()
         .await
         .unwrap();
@@ -142,8 +142,8 @@ async fn a_new_checkout_runs_on_sqlite_and_memory_with_no_server_configured() {
     let (child, base) = serve(&folder);
     let read = client
         .get(format!("{base}{location}"))
-        .header("authorization", &admin)
-        .send()
+{% if auth == "jwt" %}        .header("authorization", &admin)
+{% endif %}        .send()
         .await
         .unwrap();
     assert_eq!(read.status(), 200);
@@ -179,8 +179,8 @@ fn production_refuses_to_start_without_postgres_and_redis() {
                 "APP__HTTP__CURSOR_SECRET",
                 "a-production-cursor-secret-0123456789abcdef",
             )
-            .env("APP__AUTH__JWKS_URL", "https://id.example.com/jwks.json")
-            .env(
+{% if auth == "jwt" %}            .env("APP__AUTH__JWKS_URL", "https://id.example.com/jwks.json")
+{% endif %}            .env(
                 "APP__DATABASE__ENCRYPTION_KEYS",
                 "prod1:cHJvZHVjdGlvbi1rZXktZnJvbS1hLXZhdWx0LTMyYiE=",
             );

@@ -10,8 +10,8 @@ mod support;
 
 use std::time::Duration;
 
-use domain::auth::Role;
-use reqwest::StatusCode;
+{% if auth == "jwt" %}use domain::auth::Role;
+{% endif %}use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{TestApp, TestStore};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -322,12 +322,18 @@ async fn past_the_concurrency_limit_requests_are_shed_with_retry_after(store: Te
     let items = format!("/api/v1/tenants/{tenant}/items");
     let address = app.base_url.trim_start_matches("http://").to_owned();
     let body = r#"{"name": "slow lamp"}"#;
-    let head = format!(
+{% if auth == "jwt" %}    let head = format!(
         "POST {items} HTTP/1.1\r\nhost: {address}\r\nauthorization: {}\r\n\
          content-type: application/json\r\ncontent-length: {}\r\n\r\n",
         app.bearer(&tenant, &[Role::Admin]),
         body.len()
     );
+{% else %}    let head = format!(
+        "POST {items} HTTP/1.1\r\nhost: {address}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+{% endif %}
     let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
     slow.write_all(head.as_bytes()).await.unwrap();
     slow.write_all(&body.as_bytes()[..5]).await.unwrap();

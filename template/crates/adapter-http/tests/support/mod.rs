@@ -4,16 +4,18 @@
 
 use std::sync::Arc;
 
-use std::time::Duration;
+{% if auth == "jwt" %}use std::time::Duration;
 
-use adapter_http::auth::{Access, AuthMode, AuthSettings, Authenticator, DevelopmentToken};
-use adapter_http::rate_limit::{RateLimitSettings, RateLimits};
+use adapter_http::auth::{Access, AuthMode, AuthSettings, DevelopmentToken};
+{% else %}use adapter_http::auth::{Access, AuthSettings};
+{% endif %}
+use adapter_http::rate_limit::RateLimitSettings;
 use adapter_http::{AccessGuard, AppState, HttpSettings, router};
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use domain::auth::Role;
-use domain::health::{DependencyProbe, ProbeFailure};
+{% if auth == "jwt" %}use domain::auth::Role;
+{% endif %}use domain::health::{DependencyProbe, ProbeFailure};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -64,7 +66,7 @@ pub fn settings() -> HttpSettings {
 
 pub fn auth_settings() -> AuthSettings {
     AuthSettings {
-        mode: AuthMode::Hs256,
+{% if auth == "jwt" %}        mode: AuthMode::Hs256,
         hs256_secret: "test-jwt-secret-at-least-32-characters-long".to_owned(),
         jwks_url: String::new(),
         algorithms: vec![],
@@ -76,7 +78,7 @@ pub fn auth_settings() -> AuthSettings {
         jwks_max_age_secs: 60,
         jwks_min_refetch_interval_ms: 100,
         jwks_timeout_ms: 500,
-        docs: Access::Public,
+{% endif %}        docs: Access::Public,
         metrics: Access::Public,
         health: Access::Public,
     }
@@ -93,7 +95,7 @@ pub fn rate_limit_settings() -> RateLimitSettings {
     }
 }
 
-/// `Bearer <token>` for `tenant` with `roles`, signed as the test router expects.
+{% if auth == "jwt" %}/// `Bearer <token>` for `tenant` with `roles`, signed as the test router expects.
 pub fn bearer(tenant: &str, roles: &[Role]) -> String {
     let token = DevelopmentToken {
         subject: "tester".to_owned(),
@@ -125,10 +127,11 @@ fn default_bearer(path: &str) -> String {
     }
 }
 
-pub struct TestRouter {
+{% endif %}pub struct TestRouter {
     router: axum::Router,
-    /// Whether requests without an `Authorization` header get one (see `default_bearer`).
-    authenticate: bool,
+{% if auth == "jwt" %}    /// Whether requests without an `Authorization` header get one (see `default_bearer`).
+{% else %}    /// Unused with `auth=none`: every request acts as the anonymous principal.
+{% endif %}    authenticate: bool,
 }
 
 impl Default for TestRouter {
@@ -169,10 +172,7 @@ impl TestRouter {
     ) -> Self {
         let state = AppState {
             settings: Arc::new(settings()),
-            access: AccessGuard {
-                authenticator: Authenticator::new(&auth).unwrap(),
-                limits: RateLimits::new(&limits).unwrap(),
-            },
+            access: AccessGuard::new(&auth, &limits).unwrap(),
             probes: probes.into(),
             metrics: adapter_http::MetricsEndpoint {
                 metrics: telemetry::Metrics::global("test", "0"),
@@ -217,14 +217,15 @@ impl TestRouter {
         self.send_request(request.unwrap()).await
     }
 
-    pub async fn send_request(&self, mut request: Request<Body>) -> TestResponse {
+{% if auth == "jwt" %}    pub async fn send_request(&self, mut request: Request<Body>) -> TestResponse {
         if self.authenticate && !request.headers().contains_key("authorization") {
             let token = default_bearer(request.uri().path());
             request
                 .headers_mut()
                 .insert("authorization", token.parse().unwrap());
         }
-        let response = self.router.clone().oneshot(request).await.unwrap();
+{% else %}    pub async fn send_request(&self, request: Request<Body>) -> TestResponse {
+{% endif %}        let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let body = response

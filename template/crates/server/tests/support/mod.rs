@@ -8,13 +8,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-
-use std::time::Duration;
-
-use adapter_http::auth::{AuthSettings, DevelopmentToken};
+{% if auth == "jwt" %}use std::time::Duration;
+{% endif %}
+{% if auth == "jwt" %}use adapter_http::auth::{AuthSettings, DevelopmentToken};
+{% else %}use adapter_http::auth::AuthSettings;
+{% endif %}
 use adapter_postgres::PostgresPools;
-use domain::auth::Role;
-use service::config::{Settings, Sources};
+{% if auth == "jwt" %}use domain::auth::Role;
+{% endif %}use service::config::{Settings, Sources};
 use service::startup::Application;
 use service::storage::Storage;
 use sqlx::PgPool;
@@ -87,7 +88,7 @@ pub fn database_url(database: &str, host_port: Option<&str>) -> String {
     format!("{scheme}://{authority}/{database}{query}")
 }
 
-/// `Bearer <token>` for `tenant` with `roles`, signed with the configured HS256 secret.
+{% if auth == "jwt" %}/// `Bearer <token>` for `tenant` with `roles`, signed with the configured HS256 secret.
 pub fn bearer(auth: &AuthSettings, tenant: &str, roles: &[Role]) -> String {
     let token = DevelopmentToken {
         subject: "tester".to_owned(),
@@ -100,7 +101,7 @@ pub fn bearer(auth: &AuthSettings, tenant: &str, roles: &[Role]) -> String {
     format!("Bearer {token}")
 }
 
-/// The tenant a URL is about (`.../tenants/{id}/...`), if any.
+{% endif %}/// The tenant a URL is about (`.../tenants/{id}/...`), if any.
 fn tenant_in(url: &str) -> Option<&str> {
     let rest = url.split("/tenants/").nth(1)?;
     let id = rest.split(['/', '?']).next()?;
@@ -110,10 +111,12 @@ fn tenant_in(url: &str) -> Option<&str> {
 /// The platform operator's tenant in tests: the tenant a token names when the path names none.
 pub const PLATFORM_TENANT: &str = "0190f5d2-7e1c-7000-8000-0000000000ff";
 
-/// A reqwest client that sends what a well-behaved caller sends: a token of an admin of the
+{% if auth == "jwt" %}/// A reqwest client that sends what a well-behaved caller sends: a token of an admin of the
 /// tenant in the path, or of a platform admin (who creates tenants) elsewhere. Tests about
 /// authentication itself use `TestApp::anonymous` and set their own header.
-pub struct ApiClient {
+{% else %}/// A reqwest client for the API. With `auth=none` a well-behaved caller sends no credentials,
+/// so it adds nothing; it stays so that tests read the same in every variant.
+{% endif %}pub struct ApiClient {
     inner: reqwest::Client,
     auth: AuthSettings,
 }
@@ -125,7 +128,7 @@ impl ApiClient {
         url: impl AsRef<str>,
     ) -> reqwest::RequestBuilder {
         let url = url.as_ref();
-        let token = match tenant_in(url) {
+{% if auth == "jwt" %}        let token = match tenant_in(url) {
             Some(tenant) => bearer(&self.auth, tenant, &[Role::Admin]),
             None => bearer(
                 &self.auth,
@@ -136,7 +139,8 @@ impl ApiClient {
         self.inner
             .request(method, url)
             .header(reqwest::header::AUTHORIZATION, token)
-    }
+{% else %}        self.inner.request(method, url)
+{% endif %}    }
 
     pub fn get(&self, url: impl AsRef<str>) -> reqwest::RequestBuilder {
         self.request(reqwest::Method::GET, url)
@@ -205,12 +209,12 @@ impl TestApp {
         format!("{}{path}", self.base_url)
     }
 
-    /// `Bearer <token>` for `tenant` with `roles`.
+{% if auth == "jwt" %}    /// `Bearer <token>` for `tenant` with `roles`.
     pub fn bearer(&self, tenant: &str, roles: &[Role]) -> String {
         bearer(&self.auth, tenant, roles)
     }
 
-{% if example %}    /// Creates a tenant as the platform admin; returns its id.
+{% endif %}{% if example %}    /// Creates a tenant as the platform admin; returns its id.
     pub async fn create_tenant(&self, name: &str) -> String {
         let response = self
             .client
