@@ -572,14 +572,4 @@ async fn authenticated_operational_endpoints_need_the_operator_role(pool: PgPool
         .await
         .unwrap();
     assert_eq!(operator.status(), StatusCode::OK);
-    // Probes stay public: kubelets send no tokens.
-    assert_eq!(
-        app.anonymous
-            .get(app.url("/health/ready"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
 }
