@@ -8,8 +8,8 @@ mod support;
 use std::io::{BufRead, BufReader, Lines};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
+{% if auth == "jwt" or example %}use std::time::Duration;
+{% endif %}
 {% if auth == "jwt" %}use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 {% endif %}use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
