@@ -27,13 +27,14 @@ export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-$(nproc)}
 # options left out of a row take their defaults.
 declare -A variants=(
     [default]=""
-    [example-memory]="-d database=postgres -d cache=memory -d kubernetes=false -d ci=none"
+    [example-memory]="-d database=postgres -d cache=memory -d graphql=true -d kubernetes=false -d ci=none"
     [bare-k8s]="-d example=false -d database=postgres -d auth=none -d ci=none"
-    [bare-memory]="-d example=false -d cache=memory -d kubernetes=false"
+    [bare-memory]="-d example=false -d cache=memory -d graphql=true -d kubernetes=false"
     [example-plain]="-d database=postgres -d auth=none -d kubernetes=false"
     [embedded-memory]="-d cache=memory -d auth=none -d kubernetes=false -d ci=none"
+    [graphql-k8s]="-d database=postgres -d graphql=true"
 )
-order=(default example-memory bare-k8s bare-memory example-plain embedded-memory)
+order=(default example-memory bare-k8s bare-memory example-plain embedded-memory graphql-k8s)
 if [[ -n "${HARNESS_VARIANTS:-}" ]]; then
     read -r -a order <<<"$HARNESS_VARIANTS"
 fi

@@ -62,6 +62,7 @@ refuse quote-in-description folder "must not contain quotes" --name ok-svc -d 'd
 refuse unknown-ci folder '"gitlab" is not a valid value for ci' --name ok-svc -d ci=gitlab
 refuse unknown-cache folder '"memcached" is not a valid value for cache' --name ok-svc -d cache=memcached
 refuse unknown-auth folder '"oauth" is not a valid value for auth' --name ok-svc -d auth=oauth
+refuse graphql-without-tokens folder "graphql=true needs auth=jwt" --name ok-svc -d graphql=true -d auth=none
 refuse memory-cache-on-kubernetes folder "cannot go with kubernetes=true" --name ok-svc -d cache=memory -d kubernetes=true
 
 # env <case> <expectation: random|placeholders> <cargo-generate arguments...>: the post hook

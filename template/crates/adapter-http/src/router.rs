@@ -82,7 +82,9 @@ pub struct AppState {
     pub metrics: MetricsEndpoint,
     /// Authentication and rate limits, applied before any handler runs.
     pub access: AccessGuard,
-{% if example %}    /// The example resource's use cases.
+{% if graphql %}    /// Limits of `/api/v1/graphql`.
+    pub graphql: crate::graphql::GraphqlSettings,
+{% endif %}{% if example %}    /// The example resource's use cases.
     pub items: ItemService,
     /// The use cases of the tenants that own the items.
     pub tenants: TenantService,
@@ -106,7 +108,8 @@ pub fn router(state: AppState) -> Router {
     // The origins were checked when the configuration was loaded.
     let cors = cors(&settings.cors_allowed_origins).ok().flatten();
     let access = state.access.clone();
-    routes
+{% if graphql %}    let routes = routes.merge(crate::graphql::routes(&state.graphql));
+{% endif %}    routes
         .route("/metrics", axum::routing::get(scrape))
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", api))
         .fallback(unknown_route)

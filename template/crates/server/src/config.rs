@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use adapter_http::HttpSettings;
 use adapter_http::auth::{% if auth == "jwt" %}{AuthMode, AuthSettings}{% else %}AuthSettings{% endif %};
-use adapter_http::rate_limit::RateLimitSettings;
+{% if graphql %}use adapter_http::graphql::GraphqlSettings;
+{% endif %}use adapter_http::rate_limit::RateLimitSettings;
 use adapter_memory::MemoryCacheSettings;
 use adapter_postgres::PostgresSettings;
 {% if cache == "redis" %}use adapter_redis::{RedisCacheSettings, RedisSettings};
@@ -59,7 +60,9 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Per-principal and per-IP request budgets.
     pub rate_limit: RateLimitSettings,
-}
+{% if graphql %}    /// GraphQL's query limits and introspection.
+    pub graphql: GraphqlSettings,
+{% endif %}}
 
 {% if cache == "redis" %}/// Which cache backs the cache ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -189,7 +192,13 @@ impl Settings {
         if self.http.body_limit_bytes == 0 {
             return invalid("http.body_limit_bytes must be greater than 0".to_owned());
         }
-        Ok(())
+{% if graphql %}        if self.graphql.max_depth == 0 || self.graphql.max_complexity == 0 {
+            return invalid(
+                "graphql: max_depth and max_complexity must be at least 1 (0 would refuse every query)"
+                    .to_owned(),
+            );
+        }
+{% endif %}        Ok(())
     }
 
     /// Production runs on the servers, never on the development fallbacks: PostgreSQL{% if cache == "redis" %} and

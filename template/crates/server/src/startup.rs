@@ -114,7 +114,8 @@ impl Application {
         let state = AppState {
             settings: Arc::new(settings.http.clone()),
             access,
-            probes: probes.into(),
+{% if graphql %}            graphql: settings.graphql.clone(),
+{% endif %}            probes: probes.into(),
             metrics,
 {% if example %}            items: ItemService::new(
                 storage.items(cipher),

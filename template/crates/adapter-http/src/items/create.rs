@@ -52,7 +52,8 @@ pub async fn create_item(
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreateItemBody>,
 ) -> Result<(StatusCode, HeaderMap, Json<ItemResponse>), ApiError> {
-    let idempotency = idempotency(&headers, &body)?;
+    let key = headers.get("idempotency-key").map(HeaderValue::as_bytes);
+    let idempotency = idempotency(key, &body)?;
     let new_item = body.into_domain(path.tenant_id.into())?;
     let created = state
         .items
@@ -74,16 +75,15 @@ pub async fn create_item(
     ))
 }
 
-/// The idempotency key and a fingerprint of the body it came with.
-fn idempotency(
-    headers: &HeaderMap,
+/// The idempotency key, as the client sent it, and a fingerprint of the body it came with.
+pub(crate) fn idempotency(
+    key: Option<&[u8]>,
     body: &CreateItemBody,
 ) -> Result<Option<Idempotency>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else {
+    let Some(raw) = key else {
         return Ok(None);
     };
-    let key = value
-        .to_str()
+    let key = std::str::from_utf8(raw)
         .ok()
         .and_then(|text| IdempotencyKey::parse(text).ok())
         .ok_or_else(|| {

@@ -4,7 +4,8 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
-use domain::items::{ItemCursor, ItemSort, ItemStatus, ListItems, PageSize};
+use domain::auth::Principal;
+use domain::items::{Item, ItemCursor, ItemSort, ItemStatus, ListItems, PageSize};
 use domain::tenants::TenantId;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -94,61 +95,26 @@ pub async fn list_items(
     OriginalUri(uri): OriginalUri,
     ApiQuery(query): ApiQuery<ListItemsQuery>,
 ) -> Result<Json<ItemPageResponse>, ApiError> {
-    let tenant_id = TenantId::from(path.tenant_id);
-    let sort_text = query.sort.clone().unwrap_or_else(|| "createdAt".to_owned());
-    let sort = parse_sort(Some(&sort_text))?;
-    let status = query
-        .status
-        .as_deref()
-        .map(ItemStatus::parse)
-        .transpose()
-        .map_err(|error| parameter_problem("status", error.to_string()))?;
-    let limit = match query.limit {
-        None => PageSize::DEFAULT,
-        Some(requested) => PageSize::new(requested)
-            .map_err(|error| parameter_problem("limit", error.to_string()))?,
+    let request = PageRequest {
+        tenant: path.tenant_id,
+        limit: query.limit,
+        sort: query.sort.as_deref(),
+        status: query.status.as_deref(),
+        cursor: query.cursor.as_deref(),
     };
-    let codec = CursorCodec::new(state.settings.cursor_secret.as_bytes());
-    let after = match &query.cursor {
-        None => None,
-        Some(cursor) => Some(open_cursor(
-            &codec,
-            cursor,
-            path.tenant_id,
-            &sort_text,
-            query.status.as_deref(),
-        )?),
-    };
-    let request = ListItems {
-        tenant_id,
-        limit,
-        sort,
-        status,
-        after,
-    };
-    let page = state.items.list(&principal, request).await?;
-
-    let next = page.next.map(|position| {
-        let sealed = SealedCursor {
-            tenant: path.tenant_id,
-            sort: sort_text.clone(),
-            status: query.status.clone(),
-            after: match position {
-                ItemCursor::Created { created_at, id } => {
-                    SealedPosition::Created(created_at, id.as_uuid())
-                }
-                ItemCursor::Name(name) => SealedPosition::Name(name),
-            },
-        };
+    let page = page_of(&state, &principal, &request).await?;
+    let last = page.items.last().filter(|_| page.has_next);
+    let next = last.map(|last| {
         let mut link = format!(
-            "{}?limit={}&sort={sort_text}",
+            "{}?limit={}&sort={}",
             collection_path(path.tenant_id),
-            limit.get()
+            page.limit.get(),
+            page.query.sort
         );
-        if let Some(status) = &query.status {
+        if let Some(status) = &page.query.status {
             link.push_str(&format!("&status={status}"));
         }
-        link.push_str(&format!("&cursor={}", codec.seal(&sealed)));
+        link.push_str(&format!("&cursor={}", page.cursor_after(last)));
         link
     });
     let this = uri
@@ -160,19 +126,119 @@ pub async fn list_items(
     }))
 }
 
+/// A listing as a client asked for it, still unchecked. Both ways in (the REST query string
+/// and the GraphQL arguments) end here, so they accept the same values and the same cursors.
+pub(crate) struct PageRequest<'a> {
+    /// The tenant whose items to list.
+    pub tenant: Uuid,
+    /// Page size; `None` for the default.
+    pub limit: Option<u32>,
+    /// `createdAt`, `-createdAt`, `name` or `-name`; `None` for `createdAt`.
+    pub sort: Option<&'a str>,
+    /// `active` or `archived`; `None` for both.
+    pub status: Option<&'a str>,
+    /// A cursor sealed for this same query.
+    pub cursor: Option<&'a str>,
+}
+
+/// One page of items, and what it takes to seal cursors that continue its query.
+pub(crate) struct PageOf {
+    /// The items, in the requested order.
+    pub items: Vec<Item>,
+    /// Whether more items follow the last one.
+    pub has_next: bool,
+    /// The page size used.
+    pub limit: PageSize,
+    sort: ItemSort,
+    query: SealedQuery,
+    codec: CursorCodec,
+}
+
+impl PageOf {
+    /// A cursor that continues this query right after `item`.
+    pub fn cursor_after(&self, item: &Item) -> String {
+        self.codec.seal(&SealedCursor {
+            tenant: self.query.tenant,
+            sort: self.query.sort.clone(),
+            status: self.query.status.clone(),
+            after: match ItemCursor::after(item, self.sort) {
+                ItemCursor::Created { created_at, id } => {
+                    SealedPosition::Created(created_at, id.as_uuid())
+                }
+                ItemCursor::Name(name) => SealedPosition::Name(name),
+            },
+        })
+    }
+}
+
+/// Checks a listing request, runs the use case, and returns the page.
+///
+/// # Errors
+/// 400 for an invalid parameter or a cursor of another query (naming it: `limit`, `sort`,
+/// `status` or `cursor`), and whatever the use case refuses.
+pub(crate) async fn page_of(
+    state: &AppState,
+    principal: &Principal,
+    request: &PageRequest<'_>,
+) -> Result<PageOf, ApiError> {
+    let query = SealedQuery {
+        tenant: request.tenant,
+        sort: request.sort.unwrap_or("createdAt").to_owned(),
+        status: request.status.map(str::to_owned),
+    };
+    let sort = parse_sort(Some(&query.sort))?;
+    let status = request
+        .status
+        .map(ItemStatus::parse)
+        .transpose()
+        .map_err(|error| parameter_problem("status", error.to_string()))?;
+    let limit = match request.limit {
+        None => PageSize::DEFAULT,
+        Some(requested) => PageSize::new(requested)
+            .map_err(|error| parameter_problem("limit", error.to_string()))?,
+    };
+    let codec = CursorCodec::new(state.settings.cursor_secret.as_bytes());
+    let after = match request.cursor {
+        None => None,
+        Some(cursor) => Some(open_cursor(&codec, cursor, &query)?),
+    };
+    let listing = ListItems {
+        tenant_id: TenantId::from(request.tenant),
+        limit,
+        sort,
+        status,
+        after,
+    };
+    let page = state.items.list(principal, listing).await?;
+    Ok(PageOf {
+        items: page.items,
+        has_next: page.next.is_some(),
+        limit,
+        sort,
+        query,
+        codec,
+    })
+}
+
+/// The query a cursor continues: the same tenant, order and filter, or the cursor is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SealedQuery {
+    tenant: Uuid,
+    sort: String,
+    status: Option<String>,
+}
+
 /// Opens a cursor and checks it continues this very query (same tenant, sort and filter).
 fn open_cursor(
     codec: &CursorCodec,
     cursor: &str,
-    tenant: Uuid,
-    sort: &str,
-    status: Option<&str>,
+    query: &SealedQuery,
 ) -> Result<ItemCursor, ApiError> {
     let refused = |detail: String| parameter_problem("cursor", detail);
     let sealed: SealedCursor = codec
         .open(cursor)
         .map_err(|error| refused(error.to_string()))?;
-    if sealed.tenant != tenant || sealed.sort != sort || sealed.status.as_deref() != status {
+    if sealed.tenant != query.tenant || sealed.sort != query.sort || sealed.status != query.status {
         return Err(refused(
             "the cursor belongs to another query; keep sort and status as they were".to_owned(),
         ));

@@ -17,7 +17,12 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::router::AppState;
-
+{% if graphql %}
+// GraphQL (`crate::graphql`) reuses the same parsing, listing and idempotency rules.
+pub(crate) use body::{CreateItemBody, UpdateItemBody};
+pub(crate) use create::idempotency;
+pub(crate) use list::{PageRequest, page_of};
+{% endif %}
 /// The item routes, relative to `/api/v1`.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -10,7 +10,10 @@ use utoipa_axum::routes;
 
 use crate::problem::{ApiError, Problem};
 use crate::router::AppState;
-
+{% if graphql %}
+// GraphQL (`crate::graphql`) parses its input the same way.
+pub(crate) use body::CreateTenantBody;
+{% endif %}
 /// The tenant routes, relative to `/api/v1`.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -84,6 +84,54 @@ pub fn auth_settings() -> AuthSettings {
     }
 }
 
+/// The state the test router serves: in-memory twins of every port.
+pub fn state(
+    probes: Vec<Arc<dyn DependencyProbe>>,
+    auth: AuthSettings,
+    limits: RateLimitSettings,
+) -> AppState {
+    AppState {
+        settings: Arc::new(settings()),
+        access: AccessGuard::new(&auth, &limits).unwrap(),
+{% if graphql %}        graphql: graphql_settings(),
+{% endif %}        probes: probes.into(),
+        metrics: adapter_http::MetricsEndpoint {
+            metrics: telemetry::Metrics::global("test", "0"),
+            collectors: Arc::new([]),
+        },
+{% if example %}        items: domain::items::ItemService::new(
+            Arc::new(domain::items::InMemoryItemRepository::default()),
+            Arc::new(domain::items::InMemoryItemCache::default()),
+            Arc::new(domain::items::RecordingItemNotifier::default()),
+        ),
+        tenants: domain::tenants::TenantService::new(Arc::new(
+            domain::tenants::InMemoryTenantRepository::default(),
+        )),
+{% endif %}    }
+}
+
+/// The state of [`TestRouter::default`], for a test to adjust before building the router.
+pub fn default_state() -> AppState {
+    state(healthy_probes(), auth_settings(), rate_limit_settings())
+}
+
+/// A healthy critical probe, as most tests need.
+pub fn healthy_probes() -> Vec<Arc<dyn DependencyProbe>> {
+    vec![Arc::new(FakeProbe {
+        critical: true,
+        healthy: true,
+    })]
+}
+{% if graphql %}
+/// GraphQL limits as in `config/default.toml`.
+pub fn graphql_settings() -> adapter_http::graphql::GraphqlSettings {
+    adapter_http::graphql::GraphqlSettings {
+        max_depth: 8,
+        max_complexity: 500,
+        introspection: true,
+    }
+}
+{% endif %}
 pub fn rate_limit_settings() -> RateLimitSettings {
     RateLimitSettings {
         enabled: true,
@@ -170,23 +218,11 @@ impl TestRouter {
         auth: AuthSettings,
         limits: RateLimitSettings,
     ) -> Self {
-        let state = AppState {
-            settings: Arc::new(settings()),
-            access: AccessGuard::new(&auth, &limits).unwrap(),
-            probes: probes.into(),
-            metrics: adapter_http::MetricsEndpoint {
-                metrics: telemetry::Metrics::global("test", "0"),
-                collectors: Arc::new([]),
-            },
-{% if example %}            items: domain::items::ItemService::new(
-                Arc::new(domain::items::InMemoryItemRepository::default()),
-                Arc::new(domain::items::InMemoryItemCache::default()),
-                Arc::new(domain::items::RecordingItemNotifier::default()),
-            ),
-            tenants: domain::tenants::TenantService::new(Arc::new(
-                domain::tenants::InMemoryTenantRepository::default(),
-            )),
-{% endif %}        };
+        Self::from_state(state(probes, auth, limits))
+    }
+
+    /// A router over a state the test has adjusted (see [`state`]).
+    pub fn from_state(state: AppState) -> Self {
         Self {
             router: router(state),
             authenticate: true,
