@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL and Redis answer on the addresses the generated tests use. Starts the
+# Makes sure PostgreSQL, Redis and RabbitMQ answer on the addresses the generated tests use. Starts the
 # machine's own servers when they are installed but stopped; otherwise says how to start them.
 set -uo pipefail
 
@@ -14,6 +14,7 @@ host_port() { # host and port from a URL like scheme://user:pass@host:port/db
 
 read -r pg_host pg_port <<<"$(host_port "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}")"
 read -r redis_host redis_port <<<"$(host_port "${REDIS_URL:-redis://127.0.0.1:6379}")"
+read -r amqp_host amqp_port <<<"$(host_port "${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}")"
 missing=0
 
 if ! answers "$pg_host" "$pg_port"; then
@@ -45,6 +46,22 @@ if answers "$redis_host" "$redis_port"; then
 else
     echo "Redis does not answer on $redis_host:$redis_port."
     echo "  Start it: 'docker compose up -d redis' in a generated project, or set REDIS_URL."
+    missing=1
+fi
+# RabbitMQ: the variants generated with messaging=rabbitmq test against it.
+if ! answers "$amqp_host" "$amqp_port"; then
+    if command -v rabbitmq-server >/dev/null; then
+        echo "RabbitMQ is down; starting the local server"
+        rabbitmq-server -detached >/dev/null 2>&1
+        for _ in $(seq 60); do answers "$amqp_host" "$amqp_port" && break; sleep 1; done
+    fi
+fi
+if answers "$amqp_host" "$amqp_port"; then
+    echo "RabbitMQ answers on $amqp_host:$amqp_port"
+else
+    echo "RabbitMQ does not answer on $amqp_host:$amqp_port."
+    echo "  Start it: 'docker compose up -d rabbitmq' in a generated project with messaging=rabbitmq,"
+    echo "  or set AMQP_URL (amqp://user:password@host:port/vhost)."
     missing=1
 fi
 exit $missing

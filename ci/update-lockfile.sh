@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates template/Cargo.lock after a dependency changed. One lock file serves every
-# variant: packages that only some values of `cache`, `database`, `auth` and `graphql` use are wrapped in Liquid
+# variant: packages that only some values of `cache`, `database`, `auth`, `graphql` and `messaging` use are wrapped in Liquid
 # `if` blocks, so each generated project gets exactly the lock cargo would write for it, and
-# builds with `--locked`. Steps: resolve the full (default) variant, let cargo prune the lock
-# of each other combination (same versions, fewer packages), and merge them all.
+# builds with `--locked`. Steps: resolve the variant with the most optional parts, let cargo
+# adjust its lock to each other combination (same versions; fewer packages, or a few more when
+# a combination adds its own, like the broker client), and merge them all.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,41 +19,45 @@ generate() { # <name> <defines...>
 }
 
 # The combinations whose dependency graphs differ: cache (redis|memory) x database x auth x
-# graphql, less graphql=true with auth=none (the pre hook refuses it).
+# graphql x messaging, less what the pre hook refuses (graphql=true with auth=none; a broker
+# without database=postgres).
 combos=()
 for cache in redis memory; do
     for database in postgres+sqlite postgres; do
         for auth in jwt none; do
             for graphql in true false; do
-                [[ $auth == none && $graphql == true ]] && continue
-                combos+=("$cache $database $auth $graphql")
+                for messaging in none rabbitmq; do
+                    [[ $auth == none && $graphql == true ]] && continue
+                    [[ $messaging != none && $database != postgres ]] && continue
+                    combos+=("$cache $database $auth $graphql $messaging")
+                done
             done
         done
     done
 done
-defines() { # <cache> <database> <auth> <graphql>
+defines() { # <cache> <database> <auth> <graphql> <messaging>
     local kubernetes=true
     [[ $1 == memory ]] && kubernetes=false
-    echo "-d cache=$1 -d database=$2 -d auth=$3 -d graphql=$4 -d kubernetes=$kubernetes"
+    echo "-d cache=$1 -d database=$2 -d auth=$3 -d graphql=$4 -d messaging=$5 -d kubernetes=$kubernetes"
 }
-name_of() { echo "lock-$1-${2//+/-}-$3-$4"; }
+name_of() { echo "lock-$1-${2//+/-}-$3-$4-$5"; }
 
-# The full variant: every optional package is in it.
-first=$(name_of redis postgres+sqlite jwt true)
+# The variant with the most optional packages; the others start from its lock.
+first=$(name_of redis postgres+sqlite jwt true none)
 # shellcheck disable=SC2046 # the defines are deliberately split into words
-generate "$first" $(defines redis postgres+sqlite jwt true)
+generate "$first" $(defines redis postgres+sqlite jwt true none)
 (cd "$scratch/$first" && cargo metadata --format-version 1 >/dev/null)
 locks=()
 for combo in "${combos[@]}"; do
-    read -r cache database auth graphql <<<"$combo"
-    name=$(name_of "$cache" "$database" "$auth" "$graphql")
+    read -r cache database auth graphql messaging <<<"$combo"
+    name=$(name_of "$cache" "$database" "$auth" "$graphql" "$messaging")
     if [[ $name != "$first" ]]; then
         # shellcheck disable=SC2046
-        generate "$name" $(defines "$cache" "$database" "$auth" "$graphql")
+        generate "$name" $(defines "$cache" "$database" "$auth" "$graphql" "$messaging")
         cp "$scratch/$first/Cargo.lock" "$scratch/$name/Cargo.lock"
         (cd "$scratch/$name" && cargo metadata --format-version 1 >/dev/null)
     fi
-    locks+=("$cache" "$database" "$auth" "$graphql" "$scratch/$name/Cargo.lock")
+    locks+=("$cache" "$database" "$auth" "$graphql" "$messaging" "$scratch/$name/Cargo.lock")
 done
 
 python3 - "$repo/template/Cargo.lock" "${locks[@]}" <<'PY'
@@ -70,12 +75,21 @@ def blocks(path):
 
 out_path, args = sys.argv[1], sys.argv[2:]
 variants = {}
-for i in range(0, len(args), 5):
-    variants[tuple(args[i : i + 4])] = blocks(args[i + 4])
-(full_head, full), *_ = variants.values()
-for combo, (head, packages) in variants.items():
+for i in range(0, len(args), 6):
+    variants[tuple(args[i : i + 5])] = blocks(args[i + 5])
+(full_head, _), *_ = variants.values()
+for combo, (head, _) in variants.items():
     assert head == full_head, f"the lock headers differ for {combo}"
-    assert set(packages) <= set(full), f"only in {combo}: {set(packages) - set(full)}"
+
+def version_key(version):
+    """Cargo orders packages by name, then by semantic version."""
+    release, _, pre = version.strip("\"").partition("-")
+    numbers = tuple(int(part) for part in release.split("+")[0].split("."))
+    return numbers + ((1, "") if not pre else (0, pre))
+
+# Every package any combination has, in cargo's order.
+full = sorted({key for _, packages in variants.values() for key in packages},
+              key=lambda key: (key[0], version_key(key[1])))
 
 def literal(value):
     """The Liquid spelling of an option's value: booleans bare, choices quoted."""
@@ -97,11 +111,10 @@ def choose(option, values, branch):
     return out + f"{{% else %}}{texts[-1]}{{% endif %}}"
 
 caches, databases, auths = ["redis", "memory"], ["postgres+sqlite", "postgres"], ["jwt", "none"]
-graphqls = ["true", "false"]
+graphqls, messagings = ["true", "false"], ["none", "rabbitmq"]
 out, conditional = [full_head], 0
 for key in full:
-    def text(cache, database, auth, graphql):
-        combo = (cache, database, auth, graphql)
+    def text(*combo):
         if combo not in variants:
             return None
         block = variants[combo][1].get(key)
@@ -109,19 +122,21 @@ for key in full:
     piece = choose("cache", caches, lambda cache: choose(
         "database", databases, lambda database: choose(
             "auth", auths, lambda auth: choose(
-                "graphql", graphqls, lambda graphql: text(cache, database, auth, graphql)))))
+                "graphql", graphqls, lambda graphql: choose(
+                    "messaging", messagings,
+                    lambda messaging: text(cache, database, auth, graphql, messaging))))))
     conditional += "{%" in piece
     out.append(piece)
 open(out_path, "w", encoding="utf-8").write("".join(out))
-print(f"template/Cargo.lock: {len(full)} packages, {conditional} conditional on cache, database, auth or graphql")
+print(f"template/Cargo.lock: {len(full)} packages, {conditional} conditional on cache, database, auth, graphql or messaging")
 PY
 
 # The merged file must render back to exactly what cargo wrote for each combination.
 for combo in "${combos[@]}"; do
-    read -r cache database auth graphql <<<"$combo"
-    name=$(name_of "$cache" "$database" "$auth" "$graphql")
+    read -r cache database auth graphql messaging <<<"$combo"
+    name=$(name_of "$cache" "$database" "$auth" "$graphql" "$messaging")
     # shellcheck disable=SC2046
-    generate "check-$name" $(defines "$cache" "$database" "$auth" "$graphql")
+    generate "check-$name" $(defines "$cache" "$database" "$auth" "$graphql" "$messaging")
     cmp "$scratch/$name/Cargo.lock" "$scratch/check-$name/Cargo.lock"
 done
-echo "every combination of cache, database, auth and graphql renders the lock cargo wrote for it"
+echo "every combination of cache, database, auth, graphql and messaging renders the lock cargo wrote for it"

@@ -17,6 +17,8 @@ import tomllib
 REFUSED: set[tuple[str, str, str, str]] = {
     ("cache", "memory", "kubernetes", "true"),
     ("graphql", "true", "auth", "none"),
+    ("messaging", "rabbitmq", "database", "postgres+sqlite"),
+    ("messaging", "rabbitmq", "example", "false"),
 }
 
 config = tomllib.load(open(sys.argv[1], "rb"))

@@ -3,7 +3,8 @@
 //! corrupt row instead of being passed on. Every statement filters on the tenant, and every
 //! query is checked against the schema at compile time (`query_as!`, offline data in `.sqlx/`).
 //! The description is sensitive: it is sealed with the [`FieldCipher`] before it leaves this
-//! module and opened when a row comes back, so the database never holds it in clear.
+//! module and opened when a row comes back, so the database never holds it in clear.{% if messaging != "none" %}
+//! Every change also writes its event to the outbox, in the same transaction (`outbox.rs`).{% endif %}
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -12,14 +13,16 @@ use domain::items::{
     ItemDescription, ItemId, ItemName, ItemPage, ItemRepository, ItemSort, ItemStatus, ListItems,
     ListItemsError, NewItem, UpdateItem, UpdateItemError,
 };
-use domain::tenants::TenantId;
+{% if messaging != "none" %}use domain::messaging::{ItemEvent, ItemEventType};
+{% endif %}use domain::tenants::TenantId;
 use sqlx::{Connection, Postgres, Transaction};
 use time::OffsetDateTime;
 use tracing::instrument;
 use uuid::Uuid;
 
 use crate::errors::{is_foreign_key_violation, is_transient, is_unique_violation};
-use crate::{MeteredPool, PostgresPools};
+{% if messaging != "none" %}use crate::outbox;
+{% endif %}use crate::{MeteredPool, PostgresPools};
 use field_cipher::FieldCipher;
 
 /// How often a transaction that lost a race (deadlock, serialization failure) is run again.
@@ -179,10 +182,14 @@ impl PostgresItemRepository {
         .fetch_one(&mut *transaction)
         .await
         .map_err(failure)?;
-        transaction.commit().await.map_err(failure)?;
         let item = row
             .into_item(&self.cipher)
             .map_err(|error| CreateFailure::Final(error.into()))?;
+{% if messaging != "none" %}        let event = ItemEvent::written(ItemEventType::Created, &item);
+        outbox::record(&mut transaction, &event)
+            .await
+            .map_err(failure)?;
+{% endif %}        transaction.commit().await.map_err(failure)?;
         Ok(CreatedItem {
             item,
             replayed: false,
@@ -372,7 +379,8 @@ impl ItemRepository for PostgresItemRepository {
     async fn update(&self, update: &UpdateItem) -> Result<Item, UpdateItemError> {
         let changes = &update.changes;
         let mut connection = self.primary.acquire().await.context("updating an item")?;
-        let (ciphertext, key_id) = seal_description(
+{% if messaging != "none" %}        let mut transaction = connection.begin().await.context("updating an item")?;
+{% endif %}        let (ciphertext, key_id) = seal_description(
             &self.cipher,
             update.tenant_id,
             update.id,
@@ -402,7 +410,7 @@ impl ItemRepository for PostgresItemRepository {
             key_id,
             changes.status.map(ItemStatus::as_str),
         )
-        .fetch_optional(&mut *connection)
+        .fetch_optional(&mut *{% if messaging != "none" %}transaction{% else %}connection{% endif %})
         .await
         .map_err(|error| {
             if is_unique_violation(&error) {
@@ -415,11 +423,25 @@ impl ItemRepository for PostgresItemRepository {
                 UpdateItemError::Unexpected(anyhow::Error::new(error).context("updating an item"))
             }
         })?;
+{% if messaging != "none" %}        let item = row.map(|row| row.into_item(&self.cipher)).transpose()?;
+        if let Some(item) = &item {
+            let event = ItemEvent::written(ItemEventType::Updated, item);
+            outbox::record(&mut transaction, &event)
+                .await
+                .context("updating an item: recording its event")?;
+        }
+        transaction.commit().await.context("updating an item")?;
         // Back to the pool before the follow-up query takes one.
+        drop(connection);
+        if let Some(item) = item {
+            return Ok(item);
+        }
+{% else %}        // Back to the pool before the follow-up query takes one.
         drop(connection);
         if let Some(row) = row {
             return Ok(row.into_item(&self.cipher)?);
         }
+{% endif %}
         // Nothing matched: tell a missing item from a stale version.
         match self.current_version(update.tenant_id, update.id).await? {
             None => Err(UpdateItemError::NotFound(update.id)),
@@ -439,17 +461,25 @@ impl ItemRepository for PostgresItemRepository {
         expected_version: Option<i64>,
     ) -> Result<i64, DeleteItemError> {
         let mut connection = self.primary.acquire().await.context("deleting an item")?;
-        let deleted = sqlx::query_scalar!(
+{% if messaging != "none" %}        let mut transaction = connection.begin().await.context("deleting an item")?;
+{% endif %}        let deleted = sqlx::query_scalar!(
             "DELETE FROM items WHERE tenant_id = $1 AND id = $2 \
              AND ($3::bigint IS NULL OR version = $3) RETURNING version",
             tenant_id.as_uuid(),
             id.as_uuid(),
             expected_version,
         )
-        .fetch_optional(&mut *connection)
+        .fetch_optional(&mut *{% if messaging != "none" %}transaction{% else %}connection{% endif %})
         .await
         .context("deleting an item")?;
-        drop(connection);
+{% if messaging != "none" %}        if let Some(version) = deleted {
+            let event = ItemEvent::deleted(tenant_id.as_uuid(), id.as_uuid(), version);
+            outbox::record(&mut transaction, &event)
+                .await
+                .context("deleting an item: recording its event")?;
+        }
+        transaction.commit().await.context("deleting an item")?;
+{% endif %}        drop(connection);
         if let Some(version) = deleted {
             return Ok(version);
         }

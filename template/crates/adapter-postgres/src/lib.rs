@@ -7,7 +7,8 @@
 pub mod errors;
 {% if example %}mod items;
 {% endif %}mod migrations;
-mod pool;
+{% if messaging != "none" %}pub mod outbox;
+{% endif %}mod pool;
 mod probe;
 {% if example %}mod tenants;
 {% endif %}

@@ -14,6 +14,7 @@ pub mod cache;
 pub mod contract;
 {% endif %}pub mod health;
 {% if example %}pub mod items;
+{% endif %}{% if messaging != "none" %}pub mod messaging;
 {% endif %}pub mod single_flight;
 {% if example %}pub mod tenants;
 {% endif %}

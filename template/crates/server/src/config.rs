@@ -14,7 +14,8 @@ use adapter_http::auth::{% if auth == "jwt" %}{AuthMode, AuthSettings}{% else %}
 {% endif %}use adapter_http::rate_limit::RateLimitSettings;
 use adapter_memory::MemoryCacheSettings;
 use adapter_postgres::PostgresSettings;
-{% if cache == "redis" %}use adapter_redis::{RedisCacheSettings, RedisSettings};
+{% if messaging == "rabbitmq" %}use adapter_rabbitmq::MessagingSettings;
+{% endif %}{% if cache == "redis" %}use adapter_redis::{RedisCacheSettings, RedisSettings};
 {% endif %}{% if database == "postgres+sqlite" %}use adapter_sqlite::SqliteSettings;
 {% endif %}use adapter_webhook::WebhookSettings;
 use figment::Figment;
@@ -62,6 +63,8 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
 {% if graphql %}    /// GraphQL's query limits and introspection.
     pub graphql: GraphqlSettings,
+{% endif %}{% if messaging != "none" %}    /// The broker, the outbox relay and the example consumer.
+    pub messaging: MessagingSettings,
 {% endif %}}
 
 {% if cache == "redis" %}/// Which cache backs the cache ports.
@@ -198,9 +201,45 @@ impl Settings {
                     .to_owned(),
             );
         }
+{% endif %}{% if messaging != "none" %}        self.validate_messaging(environment)?;
 {% endif %}        Ok(())
     }
-
+{% if messaging != "none" %}
+    fn validate_messaging(&self, environment: &str) -> Result<(), ConfigError> {
+        let messaging = &self.messaging;
+        if environment == "production" && messaging.url.is_empty() {
+            return Err(ConfigError::Invalid(
+                "APP_ENV=production needs the broker: set messaging.url (APP__MESSAGING__URL); \
+                 without it events pile up in the outbox and nothing is published"
+                    .to_owned(),
+            ));
+        }
+        if messaging.exchange.is_empty()
+            || messaging.prefetch == 0
+            || messaging.publish_timeout_ms == 0
+            || messaging.relay_batch == 0
+            || messaging.relay_interval_ms == 0
+            || messaging.relay_max_attempts == 0
+            || messaging.retry_base_ms == 0
+            || messaging.retry_max_ms < messaging.retry_base_ms
+        {
+            return Err(ConfigError::Invalid(
+                "messaging: exchange must be set; prefetch, publish_timeout_ms, relay_batch, \
+                 relay_interval_ms, relay_max_attempts and retry_base_ms at least 1; \
+                 retry_max_ms at least retry_base_ms"
+                    .to_owned(),
+            ));
+        }
+        if messaging.relay_lease_ms <= messaging.publish_timeout_ms {
+            return Err(ConfigError::Invalid(format!(
+                "messaging.relay_lease_ms ({}) must exceed messaging.publish_timeout_ms ({}): a \
+                 lease that ends mid-publish lets another relay publish the same event again",
+                messaging.relay_lease_ms, messaging.publish_timeout_ms
+            )));
+        }
+        Ok(())
+    }
+{% endif %}
     /// Production runs on the servers, never on the development fallbacks: PostgreSQL{% if cache == "redis" %} and
     /// Redis{% endif %} must be configured.
     fn validate_servers(&self, environment: &str) -> Result<(), ConfigError> {
@@ -416,7 +455,25 @@ impl Settings {
                 "per_ip_burst": self.rate_limit.per_ip_burst,
                 "trusted_proxies": self.rate_limit.trusted_proxies,
             },
-        })
+{% if graphql %}            "graphql": {
+                "max_depth": self.graphql.max_depth,
+                "max_complexity": self.graphql.max_complexity,
+                "introspection": self.graphql.introspection,
+            },
+{% endif %}{% if messaging != "none" %}            "messaging": {
+                "url": redact_url(&self.messaging.url),
+                "exchange": self.messaging.exchange,
+                "consumer_queue": self.messaging.consumer_queue,
+                "prefetch": self.messaging.prefetch,
+                "publish_timeout_ms": self.messaging.publish_timeout_ms,
+                "relay_batch": self.messaging.relay_batch,
+                "relay_interval_ms": self.messaging.relay_interval_ms,
+                "relay_lease_ms": self.messaging.relay_lease_ms,
+                "relay_max_attempts": self.messaging.relay_max_attempts,
+                "retry_base_ms": self.messaging.retry_base_ms,
+                "retry_max_ms": self.messaging.retry_max_ms,
+            },
+{% endif %}        })
     }
 }
 

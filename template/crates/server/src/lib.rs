@@ -4,5 +4,6 @@
 
 pub mod cli;
 pub mod config;
-pub mod startup;
+{% if messaging != "none" %}pub mod messaging;
+{% endif %}pub mod startup;
 pub mod storage;

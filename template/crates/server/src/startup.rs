@@ -27,7 +27,8 @@ use tokio::sync::watch;
 
 {% if example and cache == "redis" %}use crate::config::CacheBackend;
 {% endif %}use crate::config::Settings;
-use crate::storage::Storage;
+{% if messaging != "none" %}use crate::messaging::Messaging;
+{% endif %}use crate::storage::Storage;
 
 /// The service's name: the binary, `service.name` in traces, `application_name` in PostgreSQL.
 pub const SERVICE_NAME: &str = "{{project-name}}";
@@ -37,7 +38,8 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     storage: Storage,
-    shutdown_timeout: Duration,
+{% if messaging != "none" %}    messaging: Messaging,
+{% endif %}    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -128,11 +130,15 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .await
             .with_context(|| format!("cannot listen on {address} (http.host, http.port)"))?;
-        Ok(Self {
+{% if messaging != "none" %}        // The outbox is PostgreSQL's (the generator allows messaging with database=postgres only).
+        let Storage::Postgres(pools) = &storage;
+        let messaging = Messaging::start(&settings.messaging, pools, SERVICE_NAME);
+{% endif %}        Ok(Self {
             listener,
             router: router(state),
             storage,
-            shutdown_timeout: Duration::from_millis(settings.http.shutdown_timeout_ms),
+{% if messaging != "none" %}            messaging,
+{% endif %}            shutdown_timeout: Duration::from_millis(settings.http.shutdown_timeout_ms),
         })
     }
 
@@ -178,7 +184,8 @@ impl Application {
                 }
             }
         }
-        self.storage.close().await;
+{% if messaging != "none" %}        self.messaging.stop(self.shutdown_timeout).await;
+{% endif %}        self.storage.close().await;
         tracing::info!("stopped");
         Ok(())
     }

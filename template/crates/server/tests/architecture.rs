@@ -72,13 +72,14 @@ fn the_domain_depends_on_no_infrastructure() {
 }
 
 /// The adapter rings: each may depend on the domain and its own technology, never on another.
-const ADAPTERS: [&str; 6] = [
+const ADAPTERS: [&str; 7] = [
     "adapter-http",
     "adapter-postgres",
     "adapter-sqlite",
     "adapter-redis",
     "adapter-memory",
     "adapter-webhook",
+    "adapter-rabbitmq",
 ];
 
 /// What `ring` must not depend on: every adapter but itself, and `technologies`.
@@ -161,6 +162,19 @@ fn the_webhook_and_memory_adapters_know_no_other_ring_but_the_domain() {
     );
 }
 
+{% if messaging == "rabbitmq" %}#[test]
+fn the_messaging_adapter_knows_no_http_sql_or_redis() {
+    assert_free_of(
+        "adapter-rabbitmq",
+        &foreign_to("adapter-rabbitmq", &["axum", "sqlx", "redis", "utoipa"]),
+    );
+}
+{% else %}#[test]
+fn the_service_carries_no_broker_client() {
+    // The `messaging` option chose none: no broker client may come in unannounced.
+    assert_free_of("service", &["lapin", "adapter-rabbitmq"]);
+}
+{% endif %}
 {% if auth == "none" %}#[test]
 fn the_service_carries_no_token_verification() {
     // The `auth` option chose none: no JWT library may come back and half-check tokens.

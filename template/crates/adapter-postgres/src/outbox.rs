@@ -1,0 +1,241 @@
+//! The outbox on PostgreSQL: [`record`] writes an event inside the caller's transaction (the
+//! item repository calls it next to its own statement), [`PostgresOutbox`] leases and settles
+//! events for the relay, and [`PostgresInbox`] gives the example consumer its exactly-once
+//! effect. The rules (order, retries, dead letters) are the domain's; this module only makes
+//! them safe under concurrency: `FOR UPDATE SKIP LOCKED` lets any number of relays lease
+//! disjoint batches without waiting on each other.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use domain::messaging::{Inbox, ItemEvent, ItemEventType, OutboxMessage, OutboxStore};
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use crate::pool::{MeteredPool, PostgresPools};
+
+/// Writes `event` to the outbox on `connection`, which must be inside the transaction that
+/// makes the change: if that transaction rolls back, the event never existed.
+///
+/// # Errors
+/// When the insert fails (the caller's transaction then fails with it).
+pub async fn record(connection: &mut PgConnection, event: &ItemEvent) -> sqlx::Result<()> {
+    let payload = serde_json::to_value(event).map_err(|error| sqlx::Error::Encode(error.into()))?;
+    sqlx::query(
+        "INSERT INTO outbox (id, aggregate_id, event_type, payload, traceparent) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(event.id)
+    .bind(event.item_id)
+    .bind(event.event_type.as_str())
+    .bind(payload)
+    .bind(current_traceparent())
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// The W3C `traceparent` of the current span: the consumer continues this trace.
+fn current_traceparent() -> Option<String> {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let mut carrier = std::collections::HashMap::new();
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&tracing::Span::current().context(), &mut carrier);
+    });
+    carrier.remove("traceparent")
+}
+
+/// The relay's view of the outbox table.
+#[derive(Clone)]
+pub struct PostgresOutbox {
+    primary: MeteredPool,
+}
+
+impl PostgresOutbox {
+    /// The outbox on the primary (leases must be taken where events are written).
+    #[must_use]
+    pub fn new(pools: &PostgresPools) -> Self {
+        Self {
+            primary: pools.metered_primary(),
+        }
+    }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl OutboxStore for PostgresOutbox {
+    async fn claim(&self, limit: u32, lease: Duration) -> anyhow::Result<Vec<OutboxMessage>> {
+        let mut connection = self.primary.acquire().await.context("outbox: claim")?;
+        // Eligible: due, not leased, and the oldest waiting event of its item. Rows another
+        // relay is leasing right now are skipped, not waited for; its item's later events are
+        // not eligible meanwhile (their predecessor is still waiting), so order holds.
+        let rows = sqlx::query(
+            "WITH due AS ( \
+                 SELECT o.id FROM outbox o \
+                 WHERE o.published_at IS NULL AND o.dead_at IS NULL \
+                   AND o.next_attempt_at <= now() \
+                   AND (o.locked_until IS NULL OR o.locked_until < now()) \
+                   AND NOT EXISTS ( \
+                       SELECT 1 FROM outbox earlier \
+                       WHERE earlier.aggregate_id = o.aggregate_id \
+                         AND earlier.published_at IS NULL AND earlier.dead_at IS NULL \
+                         AND earlier.id < o.id) \
+                 ORDER BY o.id \
+                 LIMIT $1 \
+                 FOR UPDATE SKIP LOCKED) \
+             UPDATE outbox SET locked_until = now() + make_interval(secs => $2::double precision / 1000) \
+             FROM due WHERE outbox.id = due.id \
+             RETURNING outbox.id, outbox.aggregate_id, outbox.event_type, outbox.payload::text AS payload, \
+                       outbox.traceparent, outbox.attempts",
+        )
+        .bind(i64::from(limit))
+        .bind(millis(lease))
+        .fetch_all(&mut *connection)
+        .await
+        .context("outbox: claim")?;
+        let mut messages = rows
+            .into_iter()
+            .map(|row| -> anyhow::Result<OutboxMessage> {
+                Ok(OutboxMessage {
+                    id: row.try_get("id")?,
+                    aggregate_id: row.try_get("aggregate_id")?,
+                    event_type: row.try_get("event_type")?,
+                    payload: row.try_get::<String, _>("payload")?.into_bytes(),
+                    traceparent: row.try_get("traceparent")?,
+                    attempts: u32::try_from(row.try_get::<i32, _>("attempts")?).unwrap_or(0),
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        messages.sort_by_key(|message| message.id);
+        Ok(messages)
+    }
+
+    async fn delivered(&self, id: Uuid) -> anyhow::Result<()> {
+        let mut connection = self.primary.acquire().await.context("outbox: delivered")?;
+        sqlx::query(
+            "UPDATE outbox SET published_at = now(), locked_until = NULL, last_error = NULL \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&mut *connection)
+        .await
+        .context("outbox: delivered")?;
+        Ok(())
+    }
+
+    async fn retry_later(
+        &self,
+        id: Uuid,
+        after: Duration,
+        error: &str,
+        counted: bool,
+    ) -> anyhow::Result<()> {
+        let mut connection = self.primary.acquire().await.context("outbox: retry")?;
+        sqlx::query(
+            "UPDATE outbox SET locked_until = NULL, last_error = $2, \
+                 attempts = attempts + CASE WHEN $3 THEN 1 ELSE 0 END, \
+                 next_attempt_at = now() + make_interval(secs => $4::double precision / 1000) \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(counted)
+        .bind(millis(after))
+        .execute(&mut *connection)
+        .await
+        .context("outbox: retry")?;
+        Ok(())
+    }
+
+    async fn dead(&self, id: Uuid, error: &str) -> anyhow::Result<()> {
+        let mut connection = self.primary.acquire().await.context("outbox: dead")?;
+        sqlx::query(
+            "UPDATE outbox SET dead_at = now(), locked_until = NULL, last_error = $2, \
+                 attempts = attempts + 1 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(error)
+        .execute(&mut *connection)
+        .await
+        .context("outbox: dead")?;
+        Ok(())
+    }
+
+    async fn pending(&self) -> anyhow::Result<u64> {
+        let mut connection = self.primary.acquire().await.context("outbox: pending")?;
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM outbox WHERE published_at IS NULL AND dead_at IS NULL",
+        )
+        .fetch_one(&mut *connection)
+        .await
+        .context("outbox: pending")?;
+        Ok(u64::try_from(waiting).unwrap_or(0))
+    }
+}
+
+/// The example consumer's inbox: the event id and the projection change commit together.
+#[derive(Clone)]
+pub struct PostgresInbox {
+    primary: MeteredPool,
+}
+
+impl PostgresInbox {
+    /// The inbox on the primary.
+    #[must_use]
+    pub fn new(pools: &PostgresPools) -> Self {
+        Self {
+            primary: pools.metered_primary(),
+        }
+    }
+}
+
+#[async_trait]
+impl Inbox for PostgresInbox {
+    async fn apply_once(&self, consumer: &str, event: &ItemEvent) -> anyhow::Result<bool> {
+        let mut connection = self.primary.acquire().await.context("inbox")?;
+        let mut transaction = sqlx::Connection::begin(&mut *connection)
+            .await
+            .context("inbox")?;
+        let first_time = sqlx::query(
+            "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(consumer)
+        .bind(event.id)
+        .execute(&mut *transaction)
+        .await
+        .context("inbox: recording the event id")?
+        .rows_affected()
+            == 1;
+        if !first_time {
+            return Ok(false);
+        }
+        let (created, updated, deleted) = match event.event_type {
+            ItemEventType::Created => (1_i64, 0_i64, 0_i64),
+            ItemEventType::Updated => (0, 1, 0),
+            ItemEventType::Deleted => (0, 0, 1),
+        };
+        sqlx::query(
+            "INSERT INTO item_event_counts (tenant_id, created, updated, deleted) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id) DO UPDATE SET \
+                 created = item_event_counts.created + EXCLUDED.created, \
+                 updated = item_event_counts.updated + EXCLUDED.updated, \
+                 deleted = item_event_counts.deleted + EXCLUDED.deleted",
+        )
+        .bind(event.tenant_id)
+        .bind(created)
+        .bind(updated)
+        .bind(deleted)
+        .execute(&mut *transaction)
+        .await
+        .context("inbox: applying the event")?;
+        transaction.commit().await.context("inbox: commit")?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,194 @@
+//! The messaging adapter ring: RabbitMQ. [`RabbitPublisher`] implements the domain's
+//! `EventPublisher` port for the outbox relay; [`RabbitConsumer`] feeds deliveries to the
+//! example `ItemEventConsumer`. Topology, declared by both (declarations are idempotent):
+//!
+//! - `<exchange>`: a durable topic exchange; routing keys are event types (`item.created`).
+//! - `<exchange>.dead-letter`: a fanout exchange, and a queue of the same name bound to it,
+//!   where the consumer's queue sends what it cannot handle (malformed or unknown events).
+//! - `<consumer_queue>`: the example consumer's durable queue, bound to `item.*`.
+//!
+//! It must not decide what to retry or how to apply an event: that is the domain's policy.
+
+mod consumer;
+mod publisher;
+
+use std::time::Duration;
+
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
+use serde::Deserialize;
+
+pub use consumer::RabbitConsumer;
+pub use publisher::RabbitPublisher;
+
+/// The `[messaging]` section of the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagingSettings {
+    /// `amqp://user:password@host:5672/vhost` (a secret: redacted when printed). Empty: no
+    /// broker; events wait in the outbox and nothing is consumed.
+    pub url: String,
+    /// The topic exchange events are published to.
+    pub exchange: String,
+    /// The example consumer's queue; empty: this process runs no consumer.
+    pub consumer_queue: String,
+    /// Unacknowledged deliveries the consumer holds at once.
+    pub prefetch: u16,
+    /// How long connecting, or one publish and its confirm, may take.
+    pub publish_timeout_ms: u64,
+    /// Events the relay leases per round.
+    pub relay_batch: u32,
+    /// The relay's pause when the outbox is empty.
+    pub relay_interval_ms: u64,
+    /// How long a relay's lease on an event lasts; longer than a publish can take.
+    pub relay_lease_ms: u64,
+    /// Refusals by the broker before an event is dead-lettered in the outbox.
+    pub relay_max_attempts: u32,
+    /// The first wait after a refusal or an unreachable broker; doubled each time.
+    pub retry_base_ms: u64,
+    /// The longest such wait.
+    pub retry_max_ms: u64,
+}
+
+impl MessagingSettings {
+    /// The relay policy these settings describe.
+    #[must_use]
+    pub fn relay_policy(&self) -> domain::messaging::RelayPolicy {
+        domain::messaging::RelayPolicy {
+            batch: self.relay_batch,
+            lease: Duration::from_millis(self.relay_lease_ms),
+            max_attempts: self.relay_max_attempts,
+            backoff_base: Duration::from_millis(self.retry_base_ms),
+            backoff_max: Duration::from_millis(self.retry_max_ms),
+        }
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(self.publish_timeout_ms)
+    }
+
+    fn dead_letter_exchange(&self) -> String {
+        format!("{}.dead-letter", self.exchange)
+    }
+}
+
+/// Opens a connection and a channel, within the publish timeout.
+async fn open(settings: &MessagingSettings) -> anyhow::Result<(Connection, Channel)> {
+    let connect = async {
+        let connection =
+            Connection::connect(&settings.url, ConnectionProperties::default()).await?;
+        let channel = connection.create_channel().await?;
+        Ok::<_, lapin::Error>((connection, channel))
+    };
+    match tokio::time::timeout(settings.timeout(), connect).await {
+        Ok(opened) => Ok(opened?),
+        Err(_) => anyhow::bail!("no answer from the broker within {:?}", settings.timeout()),
+    }
+}
+
+/// Declares the exchanges and the dead-letter queue (idempotent).
+async fn declare_exchanges(channel: &Channel, settings: &MessagingSettings) -> lapin::Result<()> {
+    let durable = ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    };
+    channel
+        .exchange_declare(
+            settings.exchange.as_str().into(),
+            ExchangeKind::Topic,
+            durable,
+            FieldTable::default(),
+        )
+        .await?;
+    let dead_letter = settings.dead_letter_exchange();
+    channel
+        .exchange_declare(
+            dead_letter.as_str().into(),
+            ExchangeKind::Fanout,
+            durable,
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .queue_declare(
+            dead_letter.as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .queue_bind(
+            dead_letter.as_str().into(),
+            dead_letter.as_str().into(),
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+}
+
+/// Declares `queue`, bound to every item event, dead-lettering what its consumer rejects.
+async fn declare_consumer_queue(
+    channel: &Channel,
+    settings: &MessagingSettings,
+    queue: &str,
+) -> lapin::Result<()> {
+    let mut arguments = FieldTable::default();
+    arguments.insert(
+        "x-dead-letter-exchange".into(),
+        AMQPValue::LongString(settings.dead_letter_exchange().into()),
+    );
+    channel
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..QueueDeclareOptions::default()
+            },
+            arguments,
+        )
+        .await?;
+    channel
+        .queue_bind(
+            queue.into(),
+            settings.exchange.as_str().into(),
+            "item.*".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+}
+
+/// Deletes what [`RabbitPublisher`] and [`RabbitConsumer`] declared for these settings, as far
+/// as it exists: for tests, which each use exchanges of their own, and for tearing down an
+/// environment.
+///
+/// # Errors
+/// When the broker cannot be reached.
+pub async fn delete_topology(settings: &MessagingSettings) -> anyhow::Result<()> {
+    use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+    let (connection, _) = open(settings).await?;
+    let dead_letter = settings.dead_letter_exchange();
+    // A channel per deletion: deleting what does not exist closes the channel it was tried on.
+    for queue in [settings.consumer_queue.as_str(), dead_letter.as_str()] {
+        if let (false, Ok(channel)) = (queue.is_empty(), connection.create_channel().await) {
+            let _ = channel
+                .queue_delete(queue.into(), QueueDeleteOptions::default())
+                .await;
+        }
+    }
+    for exchange in [settings.exchange.as_str(), dead_letter.as_str()] {
+        if let Ok(channel) = connection.create_channel().await {
+            let _ = channel
+                .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
+                .await;
+        }
+    }
+    // The deletions are done; a channel still closing may make the goodbye itself fail.
+    let _ = connection.close(200, "done".into()).await;
+    Ok(())
+}

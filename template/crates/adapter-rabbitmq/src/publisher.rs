@@ -1,0 +1,114 @@
+//! Publishes outbox events with publisher confirms: the relay marks an event published only
+//! after RabbitMQ has taken it (persisted, for a durable queue). Messages are persistent and
+//! carry the event id as `message_id` (consumers deduplicate on it) and the writer's
+//! `traceparent` header. A lost connection is reopened on the next publish.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use domain::messaging::{EventPublisher, OutboxMessage, PublishError};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{BasicProperties, Channel, Connection};
+use tokio::sync::Mutex;
+
+use crate::{MessagingSettings, declare_consumer_queue, declare_exchanges, open};
+
+/// The `EventPublisher` over RabbitMQ.
+pub struct RabbitPublisher {
+    settings: MessagingSettings,
+    link: Mutex<Option<(Connection, Channel)>>,
+}
+
+impl RabbitPublisher {
+    /// A publisher that connects on first use (an unreachable broker at start-up is not an
+    /// error: events wait in the outbox).
+    #[must_use]
+    pub fn new(settings: MessagingSettings) -> Self {
+        Self {
+            settings,
+            link: Mutex::new(None),
+        }
+    }
+
+    /// The open channel, or a new one with confirms on and the exchanges declared.
+    async fn channel(&self) -> anyhow::Result<Channel> {
+        let mut link = self.link.lock().await;
+        if let Some((_, channel)) = link.as_ref()
+            && channel.status().connected()
+        {
+            return Ok(channel.clone());
+        }
+        *link = None;
+        let (connection, channel) = open(&self.settings).await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        declare_exchanges(&channel, &self.settings).await?;
+        // This service's own consumer queue too: an event published before the consumer first
+        // connected must wait in its queue, not be dropped as unroutable.
+        let queue = self.settings.consumer_queue.as_str();
+        if !queue.is_empty() {
+            declare_consumer_queue(&channel, &self.settings, queue).await?;
+        }
+        *link = Some((connection, channel.clone()));
+        Ok(channel)
+    }
+
+    async fn forget_channel(&self) {
+        *self.link.lock().await = None;
+    }
+}
+
+fn properties(message: &OutboxMessage) -> BasicProperties {
+    let mut headers = BTreeMap::new();
+    if let Some(traceparent) = &message.traceparent {
+        headers.insert(
+            ShortString::from("traceparent"),
+            AMQPValue::LongString(traceparent.as_str().into()),
+        );
+    }
+    BasicProperties::default()
+        .with_message_id(message.id.to_string().into())
+        .with_type(message.event_type.as_str().into())
+        .with_content_type("application/json".into())
+        // 2: persistent, so a broker restart does not lose what it confirmed.
+        .with_delivery_mode(2)
+        .with_headers(FieldTable::from(headers))
+}
+
+#[async_trait]
+impl EventPublisher for RabbitPublisher {
+    async fn publish(&self, message: &OutboxMessage) -> Result<(), PublishError> {
+        let channel = self.channel().await.map_err(PublishError::Unavailable)?;
+        let publish = async {
+            channel
+                .basic_publish(
+                    self.settings.exchange.as_str().into(),
+                    message.event_type.as_str().into(),
+                    BasicPublishOptions::default(),
+                    &message.payload,
+                    properties(message),
+                )
+                .await?
+                .await
+        };
+        match tokio::time::timeout(self.settings.timeout(), publish).await {
+            Ok(Ok(confirmation)) if confirmation.is_nack() => Err(PublishError::Rejected(
+                anyhow::anyhow!("the broker answered the publish with a nack"),
+            )),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => {
+                self.forget_channel().await;
+                Err(PublishError::Unavailable(error.into()))
+            }
+            Err(_) => {
+                self.forget_channel().await;
+                Err(PublishError::Unavailable(anyhow::anyhow!(
+                    "no publisher confirm within {:?}",
+                    self.settings.timeout()
+                )))
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! An idempotent consumer of item events: the pattern a service follows to react to events,
+//! here keeping per-tenant counts of what happened to items (a stand-in for a search index, a
+//! notification, a report). Delivery is at least once, so the same event may arrive twice;
+//! the consumer applies it once, because recording the event id and applying its effect happen
+//! in one transaction (the [`Inbox`] port). It must not know the broker it reads from.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::event::{ItemEvent, SCHEMA_VERSION};
+
+/// Applies an event and remembers its id, atomically.
+#[async_trait]
+pub trait Inbox: Send + Sync {
+    /// Applies `event` for `consumer` unless its id was applied before. Returns whether it
+    /// was applied now.
+    async fn apply_once(&self, consumer: &str, event: &ItemEvent) -> anyhow::Result<bool>;
+}
+
+/// What became of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// Applied now.
+    Applied,
+    /// Applied before (a redelivery): acknowledged, nothing changed.
+    Duplicate,
+}
+
+/// Why a delivery could not be handled.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumeError {
+    /// Not an item event this consumer understands: retrying cannot help (dead-letter it).
+    #[error("not an item event of version {SCHEMA_VERSION}: {0}")]
+    Malformed(String),
+    /// Anything else (the database is down, ...): retry later.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// The consumer use case.
+#[derive(Clone)]
+pub struct ItemEventConsumer {
+    inbox: Arc<dyn Inbox>,
+    name: String,
+}
+
+impl ItemEventConsumer {
+    /// A consumer named `name` (its deduplication records are its own).
+    pub fn new(inbox: Arc<dyn Inbox>, name: impl Into<String>) -> Self {
+        Self {
+            inbox,
+            name: name.into(),
+        }
+    }
+
+    /// Handles one delivered event (the adapter has parsed it; a payload it cannot parse is
+    /// [`ConsumeError::Malformed`] there).
+    ///
+    /// # Errors
+    /// [`ConsumeError::Malformed`] for an event of another schema version; `Unexpected` when
+    /// the inbox fails.
+    pub async fn handle(&self, event: &ItemEvent) -> Result<Handled, ConsumeError> {
+        if event.schema_version != SCHEMA_VERSION {
+            return Err(ConsumeError::Malformed(format!(
+                "schemaVersion {} is not handled here",
+                event.schema_version
+            )));
+        }
+        if self.inbox.apply_once(&self.name, event).await? {
+            Ok(Handled::Applied)
+        } else {
+            Ok(Handled::Duplicate)
+        }
+    }
+}

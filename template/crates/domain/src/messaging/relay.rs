@@ -1,0 +1,222 @@
+//! The relay: moves stored events to the broker, at least once, in order per item.
+//!
+//! Each round leases a batch from the outbox (only the oldest undelivered event of each item,
+//! so an item's events never overtake each other, even with several relays), publishes it, and
+//! records the outcome. A broker that cannot be reached is nobody's fault: the events go back
+//! untouched and the caller waits before the next round. A broker that refuses one message
+//! counts an attempt for it; after `max_attempts` it is dead-lettered so the item's later
+//! events are not held back for ever. This policy must not depend on any broker or database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+/// One stored event, as the relay hands it to the publisher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    /// The event id; also the message id consumers deduplicate on.
+    pub id: Uuid,
+    /// The item the event is about: events of one item are published in order.
+    pub aggregate_id: Uuid,
+    /// `item.created`, ...: the routing key.
+    pub event_type: String,
+    /// The event's JSON.
+    pub payload: Vec<u8>,
+    /// The W3C `traceparent` of the request that wrote the event.
+    pub traceparent: Option<String>,
+    /// Refusals so far.
+    pub attempts: u32,
+}
+
+/// Where events wait until published (the outbox table, for PostgreSQL).
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Leases up to `limit` due events for `lease`: for each item, only its oldest undelivered
+    /// event, and none another relay holds. A lease that expires (a relay that died) makes its
+    /// events due again.
+    async fn claim(&self, limit: u32, lease: Duration) -> anyhow::Result<Vec<OutboxMessage>>;
+
+    /// Marks an event published.
+    async fn delivered(&self, id: Uuid) -> anyhow::Result<()>;
+
+    /// Ends the lease, due again after `after`; `counted` adds one to its attempts.
+    async fn retry_later(
+        &self,
+        id: Uuid,
+        after: Duration,
+        error: &str,
+        counted: bool,
+    ) -> anyhow::Result<()>;
+
+    /// Gives up on an event: it stays in the store, marked dead, for an operator.
+    async fn dead(&self, id: Uuid, error: &str) -> anyhow::Result<()>;
+
+    /// Events not yet published nor dead (a gauge: the relay's backlog).
+    async fn pending(&self) -> anyhow::Result<u64>;
+}
+
+/// Why a publish failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The broker cannot be reached: retry everything later, count nothing against the event.
+    #[error("the broker is unreachable: {0:#}")]
+    Unavailable(anyhow::Error),
+    /// The broker refused this message: an attempt counted against it.
+    #[error("the broker refused the message: {0:#}")]
+    Rejected(anyhow::Error),
+}
+
+/// Carries events to the broker. `Ok` means the broker has taken responsibility (a publisher
+/// confirm, a stream acknowledgement), not merely that bytes were written to a socket.
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    /// Publishes one event.
+    async fn publish(&self, message: &OutboxMessage) -> Result<(), PublishError>;
+}
+
+/// The relay's knobs (`[messaging]` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayPolicy {
+    /// Events leased per round.
+    pub batch: u32,
+    /// How long a lease lasts; longer than a publish can take.
+    pub lease: Duration,
+    /// Refusals before an event is dead-lettered.
+    pub max_attempts: u32,
+    /// The wait after the first refusal; doubled after each one.
+    pub backoff_base: Duration,
+    /// The longest wait between attempts.
+    pub backoff_max: Duration,
+}
+
+impl RelayPolicy {
+    /// The wait after the `attempts`-th refusal: base, 2 x base, 4 x base, ..., at most max.
+    #[must_use]
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let doublings = attempts.saturating_sub(1).min(20);
+        self.backoff_base
+            .saturating_mul(1 << doublings)
+            .min(self.backoff_max)
+    }
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelayRound {
+    /// Events the broker confirmed.
+    pub published: usize,
+    /// Events refused, to be tried again later.
+    pub retried: usize,
+    /// Events refused for the last time.
+    pub dead: usize,
+    /// Whether the broker could not be reached (the caller should back off).
+    pub broker_down: bool,
+}
+
+/// Moves events from the store to the publisher. Any number may run at once.
+#[derive(Clone)]
+pub struct Relay {
+    store: Arc<dyn OutboxStore>,
+    publisher: Arc<dyn EventPublisher>,
+    policy: RelayPolicy,
+}
+
+impl Relay {
+    /// A relay over these ports.
+    pub fn new(
+        store: Arc<dyn OutboxStore>,
+        publisher: Arc<dyn EventPublisher>,
+        policy: RelayPolicy,
+    ) -> Self {
+        Self {
+            store,
+            publisher,
+            policy,
+        }
+    }
+
+    /// The policy in force.
+    #[must_use]
+    pub fn policy(&self) -> RelayPolicy {
+        self.policy
+    }
+
+    /// The backlog (see [`OutboxStore::pending`]).
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub async fn pending(&self) -> anyhow::Result<u64> {
+        self.store.pending().await
+    }
+
+    /// One round: lease a batch, publish it, record each outcome.
+    ///
+    /// # Errors
+    /// When the store cannot be read or written (the leases then expire on their own).
+    pub async fn run_once(&self) -> anyhow::Result<RelayRound> {
+        let batch = self
+            .store
+            .claim(self.policy.batch, self.policy.lease)
+            .await?;
+        let mut round = RelayRound::default();
+        for (index, message) in batch.iter().enumerate() {
+            match self.publisher.publish(message).await {
+                Ok(()) => {
+                    self.store.delivered(message.id).await?;
+                    round.published += 1;
+                }
+                Err(PublishError::Unavailable(error)) => {
+                    // Not these events' fault: hand the rest back as they were.
+                    let reason = format!("{error:#}");
+                    for waiting in &batch[index..] {
+                        self.store
+                            .retry_later(waiting.id, Duration::ZERO, &reason, false)
+                            .await?;
+                    }
+                    round.broker_down = true;
+                    break;
+                }
+                Err(PublishError::Rejected(error)) => {
+                    let reason = format!("{error:#}");
+                    let attempts = message.attempts + 1;
+                    if attempts >= self.policy.max_attempts {
+                        tracing::error!(event.id = %message.id, attempts, error = %reason, "event dead-lettered");
+                        self.store.dead(message.id, &reason).await?;
+                        round.dead += 1;
+                    } else {
+                        let wait = self.policy.backoff(attempts);
+                        tracing::warn!(event.id = %message.id, attempts, error = %reason, "event refused; retrying later");
+                        self.store
+                            .retry_later(message.id, wait, &reason, true)
+                            .await?;
+                        round.retried += 1;
+                    }
+                }
+            }
+        }
+        Ok(round)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_the_cap() {
+        let policy = RelayPolicy {
+            batch: 10,
+            lease: Duration::from_secs(30),
+            max_attempts: 8,
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(1),
+        };
+        let waits: Vec<u128> = (1..=6)
+            .map(|attempt| policy.backoff(attempt).as_millis())
+            .collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(policy.backoff(u32::MAX), Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,3 @@
+DROP TABLE item_event_counts;
+DROP TABLE processed_events;
+DROP TABLE outbox;
