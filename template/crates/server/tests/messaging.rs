@@ -607,3 +607,62 @@ async fn an_event_refused_max_attempts_times_is_dead_lettered_and_no_longer_hold
     assert_eq!(json!(seen[0].event["itemVersion"]), json!(2));
     delete_topology(&settings).await.unwrap();
 }
+
+#[test]
+fn every_event_written_is_what_the_published_schema_describes() {
+    let schema: Value = serde_json::from_str(include_str!(
+        "../../../docs/events/item-event.v1.schema.json"
+    ))
+    .unwrap();
+    let documented = schema["properties"].as_object().unwrap();
+    let item = Uuid::now_v7();
+    let events = [
+        event(item, 1),
+        event(item, 2),
+        ItemEvent::deleted(Uuid::now_v7(), item, 2),
+    ];
+    for event in events {
+        let written = serde_json::to_value(&event).unwrap();
+        let fields = written.as_object().unwrap();
+        for required in schema["required"].as_array().unwrap() {
+            assert!(
+                fields.contains_key(required.as_str().unwrap()),
+                "{required} is required by the schema but not written: {written}"
+            );
+        }
+        for (name, value) in fields {
+            let property = documented
+                .get(name)
+                .unwrap_or_else(|| panic!("{name} is written but not in the schema"));
+            if let Some(allowed) = property["enum"].as_array() {
+                assert!(
+                    allowed.contains(value),
+                    "{name} = {value} is not in {allowed:?}"
+                );
+            }
+            if let Some(constant) = property.get("const") {
+                assert_eq!(value, constant, "{name}");
+            }
+        }
+        let data = &written["data"];
+        let shape = &documented["data"]["oneOf"][1];
+        if data.is_null() {
+            assert_eq!(written["type"], "item.deleted");
+        } else {
+            for required in shape["required"].as_array().unwrap() {
+                assert!(
+                    data.get(required.as_str().unwrap()).is_some(),
+                    "data.{required}"
+                );
+            }
+            for name in data.as_object().unwrap().keys() {
+                assert!(
+                    shape["properties"].get(name).is_some(),
+                    "data.{name} is written but not in the schema"
+                );
+            }
+            let statuses = shape["properties"]["status"]["enum"].as_array().unwrap();
+            assert!(statuses.contains(&data["status"]));
+        }
+    }
+}
