@@ -1,183 +1,31 @@
-//! Messaging against the real servers: PostgreSQL keeps the outbox, RabbitMQ (`AMQP_URL`,
-//! default the local broker) carries the events. Each test declares exchanges and queues of its
-//! own, and watches them through a "tap" queue bound to every routing key, so what the tap
-//! counts is exactly what the broker received.
+//! Messaging against the real servers: PostgreSQL keeps the outbox, the broker carries the
+//! events. Each test uses broker names of its own and watches them through a "tap"
+//! (`messaging/<broker>.rs`), so what the tap counts is exactly what the broker received.
 
 // A failed unwrap in a test is a failed assertion, with the value in the message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
+{% if messaging == "rabbitmq" %}#[path = "messaging/rabbitmq.rs"]{% else %}#[path = "messaging/nats.rs"]{% endif %}
+mod broker;
+
 use std::collections::{BTreeMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use adapter_postgres::PostgresPools;
 use adapter_postgres::outbox::{PostgresOutbox, record};
-use adapter_rabbitmq::{MessagingSettings, RabbitPublisher, delete_topology};
 use async_trait::async_trait;
+use broker::{MessagingSettings, Publisher, Tap, delete_topology};
 use domain::messaging::{
     EventPublisher, ItemEvent, ItemEventType, OutboxMessage, PublishError, Relay, RelayPolicy,
 };
-use lapin::options::{
-    BasicGetOptions, BasicPublishOptions, ExchangeDeclareOptions, QueueBindOptions,
-    QueueDeclareOptions,
-};
-use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use support::{TcpProxy, TestApp, test_settings};
 use uuid::Uuid;
-
-fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
-}
-
-/// Where AMQP_URL points (`amqp://user:password@host:port/vhost`).
-fn broker_address() -> SocketAddr {
-    let url = amqp_url();
-    let authority = url.split("://").nth(1).unwrap_or_default();
-    let host_port = authority.rsplit('@').next().unwrap_or_default();
-    let host_port = host_port.split('/').next().unwrap_or_default();
-    std::net::ToSocketAddrs::to_socket_addrs(host_port)
-        .ok()
-        .and_then(|mut addresses| addresses.next())
-        .unwrap_or_else(|| panic!("AMQP_URL has no host:port: {url}"))
-}
-
-/// Messaging settings with names of this test's own, and short pauses.
-fn messaging(url: &str) -> MessagingSettings {
-    let tag = Uuid::now_v7();
-    MessagingSettings {
-        url: url.to_owned(),
-        exchange: format!("test-{tag}.events"),
-        consumer_queue: format!("test-{tag}.item-counts"),
-        prefetch: 16,
-        publish_timeout_ms: 2_000,
-        relay_batch: 50,
-        relay_interval_ms: 50,
-        relay_lease_ms: 10_000,
-        relay_max_attempts: 3,
-        retry_base_ms: 50,
-        retry_max_ms: 400,
-    }
-}
-
-/// A message as the tap saw it.
-#[derive(Debug)]
-struct Seen {
-    id: String,
-    traceparent: Option<String>,
-    event: Value,
-}
-
-/// A queue bound to every routing key of the test's exchange: what the broker received.
-struct Tap {
-    _connection: Connection,
-    channel: Channel,
-    queue: String,
-}
-
-impl Tap {
-    async fn on(settings: &MessagingSettings) -> Self {
-        let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
-            .await
-            .expect("RabbitMQ at AMQP_URL (default amqp://guest:guest@127.0.0.1:5672/%2f)");
-        let channel = connection.create_channel().await.unwrap();
-        channel
-            .exchange_declare(
-                settings.exchange.as_str().into(),
-                ExchangeKind::Topic,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..ExchangeDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .unwrap();
-        let queue = channel
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..QueueDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .unwrap()
-            .name()
-            .to_string();
-        channel
-            .queue_bind(
-                queue.as_str().into(),
-                settings.exchange.as_str().into(),
-                "#".into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .unwrap();
-        Self {
-            _connection: connection,
-            channel,
-            queue,
-        }
-    }
-
-    /// Takes every message waiting in `queue` (the tap's own by default).
-    async fn take_from(&self, queue: &str) -> Vec<Seen> {
-        let mut seen = Vec::new();
-        while let Some(message) = self
-            .channel
-            .basic_get(queue.into(), BasicGetOptions { no_ack: true })
-            .await
-            .unwrap()
-        {
-            let delivery = message.delivery;
-            let traceparent = delivery.properties.headers().as_ref().and_then(|headers| {
-                match headers.inner().get("traceparent") {
-                    Some(AMQPValue::LongString(value)) => {
-                        Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
-                    }
-                    _ => None,
-                }
-            });
-            seen.push(Seen {
-                id: delivery
-                    .properties
-                    .message_id()
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
-                traceparent,
-                event: serde_json::from_slice(&delivery.data).unwrap_or(Value::Null),
-            });
-        }
-        seen
-    }
-
-    async fn take(&self) -> Vec<Seen> {
-        let queue = self.queue.clone();
-        self.take_from(&queue).await
-    }
-
-    /// Collects from the tap until `count` messages arrived or `within` passed.
-    async fn collect(&self, count: usize, within: Duration) -> Vec<Seen> {
-        let started = Instant::now();
-        let mut seen = Vec::new();
-        while seen.len() < count && started.elapsed() < within {
-            seen.extend(self.take().await);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        seen
-    }
-}
 
 async fn wait_until<F, Fut>(within: Duration, mut condition: F) -> bool
 where
@@ -238,7 +86,7 @@ async fn app_with(pool: PgPool, settings: &MessagingSettings) -> TestApp {
 async fn an_event_is_published_once_its_transaction_commits_and_never_after_a_rollback(
     pool: PgPool,
 ) {
-    let settings = messaging(&amqp_url());
+    let settings = broker::settings(&broker::url());
     let tap = Tap::on(&settings).await;
     let app = app_with(pool.clone(), &settings).await;
 
@@ -286,7 +134,7 @@ async fn an_event_is_published_once_its_transaction_commits_and_never_after_a_ro
 #[sqlx::test(migrations = "../../migrations")]
 async fn the_writers_trace_context_travels_in_the_message_headers(pool: PgPool) {
     use tracing_opentelemetry_ext::with_remote_parent;
-    let settings = messaging(&amqp_url());
+    let settings = broker::settings(&broker::url());
     let tap = Tap::on(&settings).await;
     let app = app_with(pool.clone(), &settings).await;
     let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -332,10 +180,9 @@ mod tracing_opentelemetry_ext {
 async fn with_the_broker_down_events_wait_in_the_outbox_and_arrive_once_each_when_it_returns(
     pool: PgPool,
 ) {
-    let broker = broker_address();
-    let proxy = TcpProxy::start(broker).await;
+    let proxy = TcpProxy::start(broker::address()).await;
     proxy.cut();
-    let settings = messaging(&format!("amqp://guest:guest@{}/%2f", proxy.address));
+    let settings = broker::settings(&broker::url_via(proxy.address));
     let tap = Tap::on(&settings).await;
     let app = app_with(pool.clone(), &settings).await;
 
@@ -392,7 +239,7 @@ async fn with_the_broker_down_events_wait_in_the_outbox_and_arrive_once_each_whe
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn two_relays_share_the_outbox_without_publishing_an_event_twice(pool: PgPool) {
-    let settings = messaging(&amqp_url());
+    let settings = broker::settings(&broker::url());
     let tap = Tap::on(&settings).await;
     // 30 items with 10 versions each: 300 events, in order per item.
     let items: Vec<Uuid> = (0..30).map(|_| Uuid::now_v7()).collect();
@@ -409,7 +256,7 @@ async fn two_relays_share_the_outbox_without_publishing_an_event_twice(pool: PgP
     let relay = || {
         Relay::new(
             Arc::new(PostgresOutbox::new(&pools)),
-            Arc::new(RabbitPublisher::new(settings.clone())),
+            Arc::new(Publisher::new(settings.clone())),
             RelayPolicy {
                 batch: 7,
                 ..settings.relay_policy()
@@ -463,7 +310,7 @@ async fn two_relays_share_the_outbox_without_publishing_an_event_twice(pool: PgP
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn a_redelivered_event_is_applied_once_and_a_malformed_one_is_dead_lettered(pool: PgPool) {
-    let settings = messaging(&amqp_url());
+    let settings = broker::settings(&broker::url());
     let tap = Tap::on(&settings).await;
     let app = app_with(pool.clone(), &settings).await;
     let tenant = app.create_tenant("Acme").await;
@@ -478,36 +325,21 @@ async fn a_redelivered_event_is_applied_once_and_a_malformed_one_is_dead_lettere
     assert_eq!(original.len(), 1);
 
     // The same event again, as a broker redelivery or a second relay would send it.
-    let publish = |payload: Vec<u8>, id: String| {
-        let settings = settings.clone();
-        async move {
-            let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
-                .await
-                .unwrap();
-            let channel = connection.create_channel().await.unwrap();
-            channel
-                .basic_publish(
-                    settings.exchange.as_str().into(),
-                    "item.created".into(),
-                    BasicPublishOptions::default(),
-                    &payload,
-                    BasicProperties::default().with_message_id(id.into()),
-                )
-                .await
-                .unwrap()
-                .await
-                .unwrap();
-        }
-    };
     let again = serde_json::to_vec(&original[0].event).unwrap();
-    publish(again, original[0].id.clone()).await;
-    publish(b"{\"not\": \"an event\"}".to_vec(), "junk".to_owned()).await;
+    tap.publish(&settings, "item.created", &again, &original[0].id)
+        .await;
+    tap.publish(
+        &settings,
+        "item.created",
+        b"{\"not\": \"an event\"}",
+        "junk",
+    )
+    .await;
 
-    let dead_letters = format!("{}.dead-letter", settings.exchange);
     let mut dead = Vec::new();
     let started = Instant::now();
     while dead.is_empty() && started.elapsed() < Duration::from_secs(10) {
-        dead.extend(tap.take_from(&dead_letters).await);
+        dead.extend(tap.dead_letters(&settings).await);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(
@@ -529,7 +361,7 @@ async fn a_redelivered_event_is_applied_once_and_a_malformed_one_is_dead_lettere
 /// A broker that refuses one event and takes every other (the publisher port's `Rejected`).
 struct Refusing {
     refused: Uuid,
-    inner: RabbitPublisher,
+    inner: Publisher,
     refusals: AtomicUsize,
 }
 
@@ -550,7 +382,7 @@ impl EventPublisher for Refusing {
 async fn an_event_refused_max_attempts_times_is_dead_lettered_and_no_longer_holds_back_its_item(
     pool: PgPool,
 ) {
-    let settings = messaging(&amqp_url());
+    let settings = broker::settings(&broker::url());
     let tap = Tap::on(&settings).await;
     let item = Uuid::now_v7();
     let (first, second) = (event(item, 1), event(item, 2));
@@ -560,7 +392,7 @@ async fn an_event_refused_max_attempts_times_is_dead_lettered_and_no_longer_hold
     transaction.commit().await.unwrap();
     let publisher = Arc::new(Refusing {
         refused: first.id,
-        inner: RabbitPublisher::new(settings.clone()),
+        inner: Publisher::new(settings.clone()),
         refusals: AtomicUsize::new(0),
     });
     let relay = Relay::new(
