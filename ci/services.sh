@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL, Redis and RabbitMQ answer on the addresses the generated tests use. Starts the
+# Makes sure PostgreSQL, Redis, RabbitMQ and NATS answer on the addresses the generated tests use. Starts the
 # machine's own servers when they are installed but stopped; otherwise says how to start them.
 set -uo pipefail
 
@@ -15,6 +15,7 @@ host_port() { # host and port from a URL like scheme://user:pass@host:port/db
 read -r pg_host pg_port <<<"$(host_port "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}")"
 read -r redis_host redis_port <<<"$(host_port "${REDIS_URL:-redis://127.0.0.1:6379}")"
 read -r amqp_host amqp_port <<<"$(host_port "${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}")"
+read -r nats_host nats_port <<<"$(host_port "${NATS_URL:-nats://127.0.0.1:4222}")"
 missing=0
 
 if ! answers "$pg_host" "$pg_port"; then
@@ -62,6 +63,23 @@ else
     echo "RabbitMQ does not answer on $amqp_host:$amqp_port."
     echo "  Start it: 'docker compose up -d rabbitmq' in a generated project with messaging=rabbitmq,"
     echo "  or set AMQP_URL (amqp://user:password@host:port/vhost)."
+    missing=1
+fi
+# NATS with JetStream: the variants generated with messaging=nats test against it.
+if ! answers "$nats_host" "$nats_port"; then
+    if command -v nats-server >/dev/null; then
+        echo "NATS is down; starting a local server with JetStream"
+        mkdir -p /tmp/nats-harness
+        nats-server -js -sd /tmp/nats-harness -a "$nats_host" -p "$nats_port" >/tmp/nats-harness/nats.log 2>&1 &
+        for _ in $(seq 20); do answers "$nats_host" "$nats_port" && break; sleep 0.5; done
+    fi
+fi
+if answers "$nats_host" "$nats_port"; then
+    echo "NATS answers on $nats_host:$nats_port"
+else
+    echo "NATS does not answer on $nats_host:$nats_port."
+    echo "  Start it: 'docker compose up -d nats' in a generated project with messaging=nats,"
+    echo "  or set NATS_URL (nats://host:port; JetStream enabled)."
     missing=1
 fi
 exit $missing

@@ -11,7 +11,8 @@
 #   HARNESS_VARIANTS    space-separated subset of variant names to run (default: all)
 #   DATABASE_URL        PostgreSQL for the generated tests (default: local server)
 #   REDIS_URL           Redis for the generated tests (default: local server)
-#   AMQP_URL            RabbitMQ for the messaging variants' tests (default: local server)
+#   AMQP_URL            RabbitMQ for the messaging=rabbitmq variants' tests (default: local server)
+#   NATS_URL            NATS JetStream for the messaging=nats variants' tests (default: local server)
 #   HARNESS_VENV        where the pinned Python linters are installed (default: ~/.cache/...)
 set -uo pipefail
 
@@ -20,6 +21,7 @@ export CARGO_TARGET_DIR=${HARNESS_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ru
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 export AMQP_URL=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}
+export NATS_URL=${NATS_URL:-nats://127.0.0.1:4222}
 export CARGO_TERM_COLOR=never
 # One build at a time on small machines: cargo's own parallelism is enough.
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-$(nproc)}
@@ -32,11 +34,12 @@ declare -A variants=(
     [example-memory]="-d database=postgres -d cache=memory -d graphql=true -d messaging=rabbitmq -d kubernetes=false -d ci=none"
     [bare-k8s]="-d example=false -d database=postgres -d auth=none -d ci=none"
     [bare-memory]="-d example=false -d cache=memory -d graphql=true -d kubernetes=false"
-    [example-plain]="-d database=postgres -d auth=none -d messaging=rabbitmq -d kubernetes=false"
-    [embedded-memory]="-d cache=memory -d auth=none -d kubernetes=false -d ci=none"
-    [graphql-k8s]="-d database=postgres -d graphql=true -d messaging=rabbitmq"
+    [example-plain]="-d database=postgres -d auth=none -d messaging=rabbitmq"
+    [embedded-plain]="-d auth=none -d kubernetes=false -d ci=none"
+    [graphql-k8s]="-d database=postgres -d graphql=true -d messaging=nats"
+    [nats-memory]="-d database=postgres -d cache=memory -d auth=none -d messaging=nats -d kubernetes=false -d ci=none"
 )
-order=(default example-memory bare-k8s bare-memory example-plain embedded-memory graphql-k8s)
+order=(default example-memory bare-k8s bare-memory example-plain embedded-plain graphql-k8s nats-memory)
 if [[ -n "${HARNESS_VARIANTS:-}" ]]; then
     read -r -a order <<<"$HARNESS_VARIANTS"
 fi

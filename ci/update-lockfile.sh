@@ -26,7 +26,7 @@ for cache in redis memory; do
     for database in postgres+sqlite postgres; do
         for auth in jwt none; do
             for graphql in true false; do
-                for messaging in none rabbitmq; do
+                for messaging in none rabbitmq nats; do
                     [[ $auth == none && $graphql == true ]] && continue
                     [[ $messaging != none && $database != postgres ]] && continue
                     combos+=("$cache $database $auth $graphql $messaging")
@@ -111,7 +111,7 @@ def choose(option, values, branch):
     return out + f"{{% else %}}{texts[-1]}{{% endif %}}"
 
 caches, databases, auths = ["redis", "memory"], ["postgres+sqlite", "postgres"], ["jwt", "none"]
-graphqls, messagings = ["true", "false"], ["none", "rabbitmq"]
+graphqls, messagings = ["true", "false"], ["none", "rabbitmq", "nats"]
 out, conditional = [full_head], 0
 for key in full:
     def text(*combo):

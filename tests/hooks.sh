@@ -65,6 +65,7 @@ refuse unknown-auth folder '"oauth" is not a valid value for auth' --name ok-svc
 refuse graphql-without-tokens folder "graphql=true needs auth=jwt" --name ok-svc -d graphql=true -d auth=none
 refuse messaging-on-sqlite folder "needs database=postgres" --name ok-svc -d messaging=rabbitmq
 refuse messaging-without-example folder "needs example=true" --name ok-svc -d messaging=rabbitmq -d database=postgres -d example=false
+refuse nats-on-sqlite folder "messaging=nats needs database=postgres" --name ok-svc -d messaging=nats
 refuse unknown-messaging folder '"kafka" is not a valid value for messaging' --name ok-svc -d messaging=kafka
 refuse memory-cache-on-kubernetes folder "cannot go with kubernetes=true" --name ok-svc -d cache=memory -d kubernetes=true
 

@@ -19,6 +19,8 @@ REFUSED: set[tuple[str, str, str, str]] = {
     ("graphql", "true", "auth", "none"),
     ("messaging", "rabbitmq", "database", "postgres+sqlite"),
     ("messaging", "rabbitmq", "example", "false"),
+    ("messaging", "nats", "database", "postgres+sqlite"),
+    ("messaging", "nats", "example", "false"),
 }
 
 config = tomllib.load(open(sys.argv[1], "rb"))

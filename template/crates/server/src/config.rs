@@ -13,7 +13,8 @@ use adapter_http::auth::{% if auth == "jwt" %}{AuthMode, AuthSettings}{% else %}
 {% if graphql %}use adapter_http::graphql::GraphqlSettings;
 {% endif %}use adapter_http::rate_limit::RateLimitSettings;
 use adapter_memory::MemoryCacheSettings;
-use adapter_postgres::PostgresSettings;
+{% if messaging == "nats" %}use adapter_nats::MessagingSettings;
+{% endif %}use adapter_postgres::PostgresSettings;
 {% if messaging == "rabbitmq" %}use adapter_rabbitmq::MessagingSettings;
 {% endif %}{% if cache == "redis" %}use adapter_redis::{RedisCacheSettings, RedisSettings};
 {% endif %}{% if database == "postgres+sqlite" %}use adapter_sqlite::SqliteSettings;
@@ -214,7 +215,9 @@ impl Settings {
                     .to_owned(),
             ));
         }
-        if messaging.exchange.is_empty()
+        if {% if messaging == "rabbitmq" %}messaging.exchange.is_empty(){% else %}messaging.stream.is_empty()
+            || messaging.subject_prefix.is_empty()
+            || messaging.max_deliver == 0{% endif %}
             || messaging.prefetch == 0
             || messaging.publish_timeout_ms == 0
             || messaging.relay_batch == 0
@@ -224,7 +227,7 @@ impl Settings {
             || messaging.retry_max_ms < messaging.retry_base_ms
         {
             return Err(ConfigError::Invalid(
-                "messaging: exchange must be set; prefetch, publish_timeout_ms, relay_batch, \
+                "messaging: {% if messaging == "rabbitmq" %}exchange{% else %}stream and subject_prefix{% endif %} must be set; {% if messaging == "nats" %}max_deliver, {% endif %}prefetch, publish_timeout_ms, relay_batch, \
                  relay_interval_ms, relay_max_attempts and retry_base_ms at least 1; \
                  retry_max_ms at least retry_base_ms"
                     .to_owned(),
@@ -462,9 +465,13 @@ impl Settings {
             },
 {% endif %}{% if messaging != "none" %}            "messaging": {
                 "url": redact_url(&self.messaging.url),
-                "exchange": self.messaging.exchange,
+{% if messaging == "rabbitmq" %}                "exchange": self.messaging.exchange,
                 "consumer_queue": self.messaging.consumer_queue,
-                "prefetch": self.messaging.prefetch,
+{% else %}                "stream": self.messaging.stream,
+                "subject_prefix": self.messaging.subject_prefix,
+                "consumer": self.messaging.consumer,
+                "max_deliver": self.messaging.max_deliver,
+{% endif %}                "prefetch": self.messaging.prefetch,
                 "publish_timeout_ms": self.messaging.publish_timeout_ms,
                 "relay_batch": self.messaging.relay_batch,
                 "relay_interval_ms": self.messaging.relay_interval_ms,

@@ -6,9 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapter_postgres::PostgresPools;
+{% if messaging == "nats" %}use adapter_nats::{MessagingSettings, NatsConsumer as Consumer, NatsPublisher as Publisher};
+{% endif %}use adapter_postgres::PostgresPools;
 use adapter_postgres::outbox::{PostgresInbox, PostgresOutbox};
-use adapter_rabbitmq::{MessagingSettings, RabbitConsumer, RabbitPublisher};
+{% if messaging == "rabbitmq" %}use adapter_rabbitmq::{
+    MessagingSettings, RabbitConsumer as Consumer, RabbitPublisher as Publisher,
+};
+{% endif %}
 use domain::messaging::{ItemEventConsumer, Relay};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -20,7 +24,7 @@ pub struct Messaging {
 }
 
 impl Messaging {
-    /// Starts the relay, and the consumer when `consumer_queue` is set. Without `url` nothing
+    /// Starts the relay, and the example consumer when one is named. Without `url` nothing
     /// starts: events wait in the outbox.
     #[must_use]
     pub fn start(settings: &MessagingSettings, pools: &PostgresPools, consumer: &str) -> Self {
@@ -34,7 +38,7 @@ impl Messaging {
         }
         let relay = Relay::new(
             Arc::new(PostgresOutbox::new(pools)),
-            Arc::new(RabbitPublisher::new(settings.clone())),
+            Arc::new(Publisher::new(settings.clone())),
             settings.relay_policy(),
         );
         tasks.push(tokio::spawn(run_relay(
@@ -42,11 +46,11 @@ impl Messaging {
             Duration::from_millis(settings.relay_interval_ms),
             stopped.clone(),
         )));
-        if !settings.consumer_queue.is_empty() {
+        if !settings.{% if messaging == "rabbitmq" %}consumer_queue{% else %}consumer{% endif %}.is_empty() {
             let consumer =
                 ItemEventConsumer::new(Arc::new(PostgresInbox::new(pools)), consumer.to_owned());
-            let rabbit = RabbitConsumer::new(settings.clone(), consumer);
-            tasks.push(tokio::spawn(rabbit.run(stopped)));
+            let consumer = Consumer::new(settings.clone(), consumer);
+            tasks.push(tokio::spawn(consumer.run(stopped)));
         }
         Self { stop, tasks }
     }

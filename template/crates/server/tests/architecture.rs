@@ -72,7 +72,7 @@ fn the_domain_depends_on_no_infrastructure() {
 }
 
 /// The adapter rings: each may depend on the domain and its own technology, never on another.
-const ADAPTERS: [&str; 7] = [
+const ADAPTERS: [&str; 8] = [
     "adapter-http",
     "adapter-postgres",
     "adapter-sqlite",
@@ -80,6 +80,7 @@ const ADAPTERS: [&str; 7] = [
     "adapter-memory",
     "adapter-webhook",
     "adapter-rabbitmq",
+    "adapter-nats",
 ];
 
 /// What `ring` must not depend on: every adapter but itself, and `technologies`.
@@ -169,10 +170,20 @@ fn the_messaging_adapter_knows_no_http_sql_or_redis() {
         &foreign_to("adapter-rabbitmq", &["axum", "sqlx", "redis", "utoipa"]),
     );
 }
+{% elsif messaging == "nats" %}#[test]
+fn the_messaging_adapter_knows_no_http_sql_or_redis() {
+    assert_free_of(
+        "adapter-nats",
+        &foreign_to("adapter-nats", &["axum", "sqlx", "redis", "utoipa"]),
+    );
+}
 {% else %}#[test]
 fn the_service_carries_no_broker_client() {
     // The `messaging` option chose none: no broker client may come in unannounced.
-    assert_free_of("service", &["lapin", "adapter-rabbitmq"]);
+    assert_free_of(
+        "service",
+        &["lapin", "async-nats", "adapter-rabbitmq", "adapter-nats"],
+    );
 }
 {% endif %}
 {% if auth == "none" %}#[test]

@@ -347,7 +347,7 @@ async fn a_redelivered_event_is_applied_once_and_a_malformed_one_is_dead_lettere
         1,
         "the malformed message reached the dead-letter queue"
     );
-    assert_eq!(dead[0].id, "junk");
+    assert!(dead[0].id.starts_with("junk"), "{dead:?}");
     let processed: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_events")
         .fetch_one(&pool)
         .await

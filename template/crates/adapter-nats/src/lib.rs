@@ -1,0 +1,123 @@
+//! The messaging adapter ring: NATS JetStream. [`NatsPublisher`] implements the domain's
+//! `EventPublisher` port for the outbox relay; [`NatsConsumer`] feeds the example
+//! `ItemEventConsumer`. Topology, declared by both (idempotently):
+//!
+//! - the stream `<stream>`, file storage, holding the subjects `<subject_prefix>.>`; events go
+//!   to `<subject_prefix>.item.created` (and `.updated`, `.deleted`). Its duplicate window drops
+//!   a second publish of the same event id (`Nats-Msg-Id`), so a relay retrying after a lost
+//!   acknowledgement does not store the event twice.
+//! - `<subject_prefix>.dead-letter`: where the consumer puts what it can never handle.
+//! - `<consumer>`: the example consumer's durable pull consumer on `<subject_prefix>.item.*`.
+//!
+//! It must not decide what to retry or how to apply an event: that is the domain's policy.
+
+mod consumer;
+mod publisher;
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, Context, stream};
+use serde::Deserialize;
+
+pub use consumer::NatsConsumer;
+pub use publisher::NatsPublisher;
+
+/// The `[messaging]` section of the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagingSettings {
+    /// `nats://user:password@host:4222` (a secret: redacted when printed). Empty: no broker;
+    /// events wait in the outbox and nothing is consumed.
+    pub url: String,
+    /// The JetStream stream holding the events (letters, digits, `-` and `_`).
+    pub stream: String,
+    /// The subjects' prefix: events go to `<subject_prefix>.item.created`, ...
+    pub subject_prefix: String,
+    /// The example consumer's durable name; empty: this process runs no consumer.
+    pub consumer: String,
+    /// Unacknowledged deliveries the consumer holds at once.
+    pub prefetch: u16,
+    /// Deliveries of one message before JetStream stops retrying it.
+    pub max_deliver: u16,
+    /// How long connecting, or one publish and its acknowledgement, may take.
+    pub publish_timeout_ms: u64,
+    /// Events the relay leases per round.
+    pub relay_batch: u32,
+    /// The relay's pause when the outbox is empty.
+    pub relay_interval_ms: u64,
+    /// How long a relay's lease on an event lasts; longer than a publish can take.
+    pub relay_lease_ms: u64,
+    /// Refusals by the broker before an event is dead-lettered in the outbox.
+    pub relay_max_attempts: u32,
+    /// The first wait after a refusal or an unreachable broker; doubled each time.
+    pub retry_base_ms: u64,
+    /// The longest such wait.
+    pub retry_max_ms: u64,
+}
+
+impl MessagingSettings {
+    /// The relay policy these settings describe.
+    #[must_use]
+    pub fn relay_policy(&self) -> domain::messaging::RelayPolicy {
+        domain::messaging::RelayPolicy {
+            batch: self.relay_batch,
+            lease: Duration::from_millis(self.relay_lease_ms),
+            max_attempts: self.relay_max_attempts,
+            backoff_base: Duration::from_millis(self.retry_base_ms),
+            backoff_max: Duration::from_millis(self.retry_max_ms),
+        }
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(self.publish_timeout_ms)
+    }
+
+    /// The subject of an event type (`item.created` -> `<prefix>.item.created`).
+    #[must_use]
+    pub fn subject(&self, event_type: &str) -> String {
+        format!("{}.{event_type}", self.subject_prefix)
+    }
+
+    /// Where the consumer puts what it can never handle.
+    #[must_use]
+    pub fn dead_letter_subject(&self) -> String {
+        format!("{}.dead-letter", self.subject_prefix)
+    }
+}
+
+/// Connects and returns a JetStream context whose requests time out with the publish timeout.
+async fn open(settings: &MessagingSettings) -> anyhow::Result<Context> {
+    let client = async_nats::ConnectOptions::new()
+        .connection_timeout(settings.timeout())
+        .connect(settings.url.as_str())
+        .await?;
+    let mut context = jetstream::new(client);
+    context.set_timeout(settings.timeout());
+    Ok(context)
+}
+
+/// Creates the stream when it does not exist yet.
+async fn declare_stream(context: &Context, settings: &MessagingSettings) -> anyhow::Result<()> {
+    context
+        .get_or_create_stream(stream::Config {
+            name: settings.stream.clone(),
+            subjects: vec![format!("{}.>", settings.subject_prefix)],
+            storage: stream::StorageType::File,
+            duplicate_window: Duration::from_secs(120),
+            ..stream::Config::default()
+        })
+        .await?;
+    Ok(())
+}
+
+/// Deletes the stream (and with it the consumer) these settings name: for tests, which each use
+/// a stream of their own, and for tearing down an environment.
+///
+/// # Errors
+/// When the broker cannot be reached.
+pub async fn delete_topology(settings: &MessagingSettings) -> anyhow::Result<()> {
+    let context = open(settings).await?;
+    // Already gone is as good as deleted.
+    let _ = context.delete_stream(&settings.stream).await;
+    Ok(())
+}
