@@ -2,6 +2,7 @@
 //! it shows the tenant and roles the token carries and the permissions they grant here.
 
 use axum::Json;
+use domain::auth::Principal;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -14,13 +15,32 @@ use crate::problem::Problem;
 #[serde(rename_all = "camelCase")]
 pub struct MeResponse {
     /// The token's subject.
-    subject: String,
+    pub(crate) subject: String,
     /// The tenant the caller acts for.
-    tenant_id: Uuid,
+    pub(crate) tenant_id: Uuid,
     /// The roles this service recognised in the token (others are ignored).
-    roles: Vec<String>,
+    pub(crate) roles: Vec<String>,
     /// What those roles grant.
-    permissions: Vec<String>,
+    pub(crate) permissions: Vec<String>,
+}
+
+impl MeResponse {
+    /// The caller as the service sees it (every way in answers the same).
+    pub(crate) fn of(principal: &Principal) -> Self {
+        Self {
+            subject: principal.subject().to_owned(),
+            tenant_id: principal.tenant(),
+            roles: principal
+                .roles()
+                .map(|role| role.as_str().to_owned())
+                .collect(),
+            permissions: principal
+                .permissions()
+                .into_iter()
+                .map(|permission| permission.to_string())
+                .collect(),
+        }
+    }
 }
 
 /// Describes the caller as the service sees it.
@@ -34,19 +54,7 @@ pub struct MeResponse {
     )
 )]
 pub async fn me(Authenticated(principal): Authenticated) -> Json<MeResponse> {
-    Json(MeResponse {
-        subject: principal.subject().to_owned(),
-        tenant_id: principal.tenant(),
-        roles: principal
-            .roles()
-            .map(|role| role.as_str().to_owned())
-            .collect(),
-        permissions: principal
-            .permissions()
-            .into_iter()
-            .map(|permission| permission.to_string())
-            .collect(),
-    })
+    Json(MeResponse::of(&principal))
 }
 
 /// The route, relative to `/api/v1`.

@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::auth::Authenticated;
 use crate::extract::ApiJson;
+use crate::me::MeResponse;
 use crate::router::AppState;
 
 /// The `[graphql]` section of the configuration.
@@ -104,19 +105,12 @@ pub struct CallerQuery;
 impl CallerQuery {
     /// The authenticated caller: subject, tenant, roles and what they grant.
     async fn me(&self, context: &async_graphql::Context<'_>) -> Caller {
-        let principal = context.data_unchecked::<Principal>();
+        let me = MeResponse::of(context.data_unchecked::<Principal>());
         Caller {
-            subject: principal.subject().to_owned(),
-            tenant_id: principal.tenant(),
-            roles: principal
-                .roles()
-                .map(|role| role.as_str().to_owned())
-                .collect(),
-            permissions: principal
-                .permissions()
-                .into_iter()
-                .map(|permission| permission.to_string())
-                .collect(),
+            subject: me.subject,
+            tenant_id: me.tenant_id,
+            roles: me.roles,
+            permissions: me.permissions,
         }
     }
 }
