@@ -25,6 +25,10 @@ export NATS_URL=${NATS_URL:-nats://127.0.0.1:4222}
 export CARGO_TERM_COLOR=never
 # One build at a time on small machines: cargo's own parallelism is enough.
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-$(nproc)}
+# Each variant is built once: incremental caches only cost disk, and full debug info makes every
+# test binary several times larger (line tables keep panics and backtraces readable).
+export CARGO_INCREMENTAL=0
+export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
 
 # Variants: name, then cargo-generate --define arguments. Together they cover every value of
 # every option and every pair of values (checked by tests/pairwise.py before anything runs);
@@ -48,6 +52,15 @@ started_all=$(date +%s)
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/template-harness.XXXXXX")
 logs="$scratch/logs"
 mkdir -p "$logs"
+# Eight variants with a shared target need about 25 GB at the peak; say so before running out.
+mkdir -p "$CARGO_TARGET_DIR"
+free_gb=$(( $(df -Pk "$CARGO_TARGET_DIR" | awk 'NR == 2 { print $4 }') / 1024 / 1024 ))
+if (( free_gb < 20 )); then
+    echo "harness: only ${free_gb} GB free under $CARGO_TARGET_DIR; a full run needs about 25 GB."
+    echo "  Free some space (an old target directory: rm -rf $CARGO_TARGET_DIR) or set HARNESS_TARGET_DIR."
+    exit 1
+fi
+echo "harness: ${free_gb} GB free under $CARGO_TARGET_DIR"
 echo "harness: generating into $scratch (outside the repository: cargo must not see the template's workspace)"
 echo "harness: CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
 
@@ -106,7 +119,7 @@ step tools system-tools bash "$repo/ci/install-system-tools.sh" || { echo "canno
 python_tools=$(bash "$repo/ci/install-python-tools.sh")
 step tools services bash "$repo/ci/services.sh" || {
     printf '%s\n' "${rows[@]}"
-    echo "harness: PostgreSQL and Redis are needed (see the log above); 0 passed, 1 failed"
+    echo "harness: PostgreSQL, Redis, RabbitMQ and NATS are needed (see the log above); 0 passed, 1 failed"
     exit 1
 }
 
@@ -240,6 +253,11 @@ for variant in "${order[@]}"; do
             record "$variant" "$skipped" SKIP 0 "build failed"
         done
     fi
+    # This variant's executables (its test binaries and the service) are its own: other variants
+    # build theirs with other features. Dropping them keeps a full run within a machine's disk;
+    # the shared dependencies (rlibs, proc macros) stay for the next variant.
+    find "$CARGO_TARGET_DIR/debug" "$CARGO_TARGET_DIR/debug/deps" -maxdepth 1 -type f -perm -u+x \
+        ! -name '*.so' -delete 2>/dev/null
     cd "$repo" || exit 1
     summary+=("$(printf '%-14s %6ss  %s' "$variant" $(( $(date +%s) - variant_started )) "${variants[$variant]:-(all defaults)}")")
 done

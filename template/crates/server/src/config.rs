@@ -634,6 +634,11 @@ mod tests {
             let error = Settings::load(&sources).unwrap_err().to_string();
             assert!(error.contains("redis.url"), "{error}");
             jail.set_env("APP__REDIS__URL", "redis://cache.internal:6379");
+{% endif %}{% if messaging != "none" %}            // Nor is a service whose events would only pile up in the outbox.
+            jail.set_env("APP__MESSAGING__URL", "");
+            let error = Settings::load(&sources).unwrap_err().to_string();
+            assert!(error.contains("messaging.url"), "{error}");
+            jail.set_env("APP__MESSAGING__URL", "{% if messaging == "rabbitmq" %}amqp://app:secret-password@broker.internal:5672/%2f{% else %}nats://app:secret-password@broker.internal:4222{% endif %}");
 {% endif %}            let settings = Settings::load(&sources).map_err(|e| e.to_string())?;
 {% if auth == "jwt" %}            assert_eq!(
                 settings.auth.hs256_secret,
@@ -643,10 +648,20 @@ mod tests {
 {% if auth == "jwt" %}            assert!(!printed.contains("another-real-secret"), "{printed}");
 {% endif %}            assert!(!printed.contains("a-real-secret"), "{printed}");
             assert!(!printed.contains("cHJvZHVjdGlvbi1rZXk"), "{printed}");
-            Ok(())
+{% if messaging != "none" %}            assert!(!printed.contains("secret-password"), "{printed}");
+{% endif %}            Ok(())
         });
     }
-
+{% if graphql %}
+    #[test]
+    fn production_turns_graphql_introspection_off() {
+        let production = Figment::from(Toml::string(include_str!(
+            "../../../config/production.toml"
+        )));
+        let introspection: bool = production.extract_inner("graphql.introspection").unwrap();
+        assert!(!introspection, "the committed schema is the contract; no live map of it");
+    }
+{% endif %}
     #[test]
     fn an_unreadable_secret_file_is_an_error_not_a_fallback() {
         figment::Jail::expect_with(|jail| {
