@@ -638,7 +638,10 @@ mod tests {
             jail.set_env("APP__MESSAGING__URL", "");
             let error = Settings::load(&sources).unwrap_err().to_string();
             assert!(error.contains("messaging.url"), "{error}");
-            jail.set_env("APP__MESSAGING__URL", "{% if messaging == "rabbitmq" %}amqp://app:secret-password@broker.internal:5672/%2f{% else %}nats://app:secret-password@broker.internal:4222{% endif %}");
+            jail.set_env(
+                "APP__MESSAGING__URL",
+                "{% if messaging == "rabbitmq" %}amqp://app:secret-password@broker.internal:5672/%2f{% else %}nats://app:secret-password@broker.internal:4222{% endif %}",
+            );
 {% endif %}            let settings = Settings::load(&sources).map_err(|e| e.to_string())?;
 {% if auth == "jwt" %}            assert_eq!(
                 settings.auth.hs256_secret,
@@ -659,7 +662,10 @@ mod tests {
             "../../../config/production.toml"
         )));
         let introspection: bool = production.extract_inner("graphql.introspection").unwrap();
-        assert!(!introspection, "the committed schema is the contract; no live map of it");
+        assert!(
+            !introspection,
+            "the committed schema is the contract; no live map of it"
+        );
     }
 {% endif %}
     #[test]
