@@ -96,8 +96,12 @@ async fn open(settings: &MessagingSettings) -> anyhow::Result<Context> {
     Ok(context)
 }
 
-/// Creates the stream when it does not exist yet.
-async fn declare_stream(context: &Context, settings: &MessagingSettings) -> anyhow::Result<()> {
+/// Creates the stream when it does not exist yet (what the publisher and the consumer do on
+/// connecting; tests call it to watch a stream before anything is published).
+///
+/// # Errors
+/// When the broker cannot be reached or refuses the stream.
+pub async fn declare_stream(context: &Context, settings: &MessagingSettings) -> anyhow::Result<()> {
     context
         .get_or_create_stream(stream::Config {
             name: settings.stream.clone(),

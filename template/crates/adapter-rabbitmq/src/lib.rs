@@ -87,8 +87,15 @@ async fn open(settings: &MessagingSettings) -> anyhow::Result<(Connection, Chann
     }
 }
 
-/// Declares the exchanges and the dead-letter queue (idempotent).
-async fn declare_exchanges(channel: &Channel, settings: &MessagingSettings) -> lapin::Result<()> {
+/// Declares the exchanges and the dead-letter queue, idempotently (what the publisher and the
+/// consumer do on connecting; tests call it to watch an exchange before anything is published).
+///
+/// # Errors
+/// When the broker refuses a declaration.
+pub async fn declare_exchanges(
+    channel: &Channel,
+    settings: &MessagingSettings,
+) -> lapin::Result<()> {
     let durable = ExchangeDeclareOptions {
         durable: true,
         ..ExchangeDeclareOptions::default()

@@ -5,9 +5,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use adapter_nats::declare_stream;
 pub use adapter_nats::{MessagingSettings, NatsPublisher as Publisher, delete_topology};
 use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
-use async_nats::jetstream::{self, Context, stream};
+use async_nats::jetstream::{self, Context};
 use futures_util::StreamExt;
 use serde_json::Value;
 use uuid::Uuid;
@@ -74,16 +75,8 @@ impl Tap {
             .await
             .expect("NATS with JetStream at NATS_URL (default nats://127.0.0.1:4222)");
         let context = jetstream::new(client);
-        let stream = context
-            .get_or_create_stream(stream::Config {
-                name: settings.stream.clone(),
-                subjects: vec![format!("{}.>", settings.subject_prefix)],
-                storage: stream::StorageType::File,
-                duplicate_window: Duration::from_secs(120),
-                ..stream::Config::default()
-            })
-            .await
-            .unwrap();
+        declare_stream(&context, settings).await.unwrap();
+        let stream = context.get_stream(&settings.stream).await.unwrap();
         let tap = |name: &str, subject: String| {
             let stream = stream.clone();
             let name = name.to_owned();

@@ -5,13 +5,11 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use adapter_rabbitmq::declare_exchanges;
 pub use adapter_rabbitmq::{MessagingSettings, RabbitPublisher as Publisher, delete_topology};
-use lapin::options::{
-    BasicGetOptions, BasicPublishOptions, ExchangeDeclareOptions, QueueBindOptions,
-    QueueDeclareOptions,
-};
+use lapin::options::{BasicGetOptions, BasicPublishOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -77,18 +75,7 @@ impl Tap {
             .await
             .expect("RabbitMQ at AMQP_URL (default amqp://guest:guest@127.0.0.1:5672/%2f)");
         let channel = connection.create_channel().await.unwrap();
-        channel
-            .exchange_declare(
-                settings.exchange.as_str().into(),
-                ExchangeKind::Topic,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..ExchangeDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .unwrap();
+        declare_exchanges(&channel, settings).await.unwrap();
         let queue = channel
             .queue_declare(
                 "".into(),
