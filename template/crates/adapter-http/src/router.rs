@@ -192,12 +192,13 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         .get::<axum::extract::MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let method = request.method().as_str().to_owned();
-    let active =
-        metrics::gauge!("http_server_active_requests", "http_request_method" => method.clone());
-    active.increment(1.0);
+    let in_flight = InFlight::enter(metrics::gauge!(
+        "http_server_active_requests",
+        "http_request_method" => method.clone()
+    ));
     let started = std::time::Instant::now();
     let response = next.run(request).await;
-    active.decrement(1.0);
+    drop(in_flight);
     let status_class = format!("{}xx", response.status().as_u16() / 100);
     metrics::histogram!(
         "http_server_request_duration_seconds",
@@ -207,6 +208,23 @@ async fn record_metrics(request: Request, next: Next) -> Response {
     )
     .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// One request counted in `http_server_active_requests` until it ends, however it ends: a
+/// request whose client went away is dropped at an await, and must not stay counted for ever.
+struct InFlight(metrics::Gauge);
+
+impl InFlight {
+    fn enter(gauge: metrics::Gauge) -> Self {
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
 }
 
 async fn unknown_route() -> Problem {
@@ -289,5 +307,36 @@ mod tests {
         drop(running);
         let served = app.oneshot(get("/api/v1/anything")).await.unwrap();
         assert_eq!(served.status(), StatusCode::OK, "room again, served again");
+    }
+
+    /// A request whose client goes away is dropped at an await; it must not stay counted in
+    /// `http_server_active_requests` for ever.
+    #[test]
+    fn a_request_dropped_in_flight_is_no_longer_counted_as_active() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let exposition = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let app = Router::new()
+                    .route("/hangs", axum::routing::get(std::future::pending::<()>))
+                    .layer(middleware::from_fn(record_metrics));
+                let request = app.oneshot(get("/hangs"));
+                let gave_up = tokio::time::timeout(Duration::from_millis(20), request).await;
+                assert!(gave_up.is_err(), "the request was still in flight");
+            });
+        });
+        let active = exposition
+            .render()
+            .lines()
+            .find(|line| line.starts_with("http_server_active_requests{"))
+            .map(str::to_owned);
+        assert_eq!(
+            active.as_deref(),
+            Some(r#"http_server_active_requests{http_request_method="GET"} 0"#)
+        );
     }
 }

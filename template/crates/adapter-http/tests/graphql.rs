@@ -415,10 +415,13 @@ impl TenantRepository for CountingTenants {
 async fn ten_items_naming_their_tenant_cost_one_tenant_read() {
     let reads = Arc::new(AtomicUsize::new(0));
     let mut counted = default_state();
-    counted.tenants = TenantService::new(Arc::new(CountingTenants {
-        inner: InMemoryTenantRepository::default(),
-        reads: Arc::clone(&reads),
-    }));
+    counted.tenants = TenantService::new(
+        Arc::new(CountingTenants {
+            inner: InMemoryTenantRepository::default(),
+            reads: Arc::clone(&reads),
+        }),
+        Arc::new(support::OnTokio),
+    );
     let router = TestRouter::from_state(counted);
     let (tenant_id, admin) = tenant(&router, "Acme").await;
     for number in 0..10 {

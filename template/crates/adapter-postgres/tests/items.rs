@@ -309,3 +309,54 @@ async fn the_database_holds_no_plaintext_description_and_rotated_keys_still_read
     .unwrap();
     assert!(rotated.get(acme, newer.id).await.is_err());
 }
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_create_dropped_inside_its_transaction_leaves_neither_item_nor_key_behind(pool: PgPool) {
+    let tenant_id = tenant(&pool, "acme").await;
+    let repository = repository(&pool);
+    let item = new_item(tenant_id, "lamp");
+    let idempotency = domain::items::Idempotency {
+        key: domain::items::IdempotencyKey::parse("first-lamp").unwrap(),
+        fingerprint: "the body".to_owned(),
+    };
+    // Another transaction locks the items table, so the create claims its idempotency key and
+    // then waits at its INSERT; there it is dropped, as a cancelled request's would be.
+    let mut blocker = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE items IN EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let dropped = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        repository.create(&item, Some(&idempotency)),
+    )
+    .await;
+    assert!(
+        dropped.is_err(),
+        "the create was still waiting when dropped"
+    );
+    blocker.commit().await.unwrap();
+
+    let count = |table: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+                "SELECT count(*) FROM {table}"
+            )))
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(count("items").await, 0, "no half-written item");
+    assert_eq!(
+        count("item_idempotency_keys").await,
+        0,
+        "the key's claim was rolled back with it"
+    );
+    let again = repository.create(&item, Some(&idempotency)).await.unwrap();
+    assert!(
+        !again.replayed,
+        "the retry creates: nothing was left to replay"
+    );
+}

@@ -12,7 +12,8 @@ pub mod auth;
 pub mod cache;
 {% if example %}#[cfg(feature = "contract")]
 pub mod contract;
-{% endif %}pub mod health;
+{% endif %}pub mod detach;
+pub mod health;
 {% if example %}pub mod items;
 {% endif %}{% if messaging != "none" %}pub mod messaging;
 {% endif %}pub mod single_flight;

@@ -5,5 +5,6 @@
 pub mod cli;
 pub mod config;
 {% if messaging != "none" %}pub mod messaging;
-{% endif %}pub mod startup;
+{% endif %}pub mod runtime;
+pub mod startup;
 pub mod storage;

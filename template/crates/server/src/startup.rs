@@ -28,6 +28,7 @@ use tokio::sync::watch;
 {% if example and cache == "redis" %}use crate::config::CacheBackend;
 {% endif %}use crate::config::Settings;
 {% if messaging != "none" %}use crate::messaging::Messaging;
+{% endif %}{% if example %}use crate::runtime::TokioSpawner;
 {% endif %}use crate::storage::Storage;
 
 /// The service's name: the binary, `service.name` in traces, `application_name` in PostgreSQL.
@@ -123,8 +124,9 @@ impl Application {
                 storage.items(cipher),
                 item_cache,
                 Arc::new(WebhookItemNotifier::new(webhook)),
+                Arc::new(TokioSpawner),
             ),
-            tenants: TenantService::new(storage.tenants()),
+            tenants: TenantService::new(storage.tenants(), Arc::new(TokioSpawner)),
 {% endif %}        };
         let address = format!("{}:{}", settings.http.host, settings.http.port);
         let listener = TcpListener::bind(&address)

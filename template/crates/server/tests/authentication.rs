@@ -8,9 +8,9 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use adapter_http::auth::{Access, AuthMode};
 use adapter_postgres::PostgresPools;
@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use service::config::Settings;
 use sqlx::PgPool;
 use support::{PLATFORM_TENANT, TestApp, test_settings};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 const TENANT: &str = "0190f5d2-7e1c-7000-8000-00000000aaaa";
@@ -265,19 +266,30 @@ struct IdentityProvider {
     url: String,
     published: Arc<Mutex<Vec<Value>>>,
     fetches: Arc<AtomicUsize>,
+    /// How long the endpoint takes to answer, in milliseconds.
+    delay_ms: Arc<AtomicU64>,
 }
 
 impl IdentityProvider {
     async fn start() -> Self {
         let published = Arc::new(Mutex::new(Vec::new()));
         let fetches = Arc::new(AtomicUsize::new(0));
-        let (keys, count) = (Arc::clone(&published), Arc::clone(&fetches));
+        let delay_ms = Arc::new(AtomicU64::new(0));
+        let (keys, count, delay) = (
+            Arc::clone(&published),
+            Arc::clone(&fetches),
+            Arc::clone(&delay_ms),
+        );
         let app = axum::Router::new().route(
             "/.well-known/jwks.json",
             axum::routing::get(move || {
                 count.fetch_add(1, Ordering::SeqCst);
                 let keys = keys.lock().unwrap().clone();
-                async move { axum::Json(json!({ "keys": keys })) }
+                let delay = Duration::from_millis(delay.load(Ordering::SeqCst));
+                async move {
+                    tokio::time::sleep(delay).await;
+                    axum::Json(json!({ "keys": keys }))
+                }
             }),
         );
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -290,7 +302,13 @@ impl IdentityProvider {
             url,
             published,
             fetches,
+            delay_ms,
         }
+    }
+
+    fn answer_after(&self, delay: Duration) {
+        let millis = u64::try_from(delay.as_millis()).unwrap();
+        self.delay_ms.store(millis, Ordering::SeqCst);
     }
 
     fn publish(&self, keys: &[&SigningKey]) {
@@ -370,6 +388,36 @@ async fn unknown_kids_cannot_make_us_hammer_the_identity_provider(pool: PgPool) 
         2,
         "one refetch for the first unknown kid, then none within the interval"
     );
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_key_fetch_is_finished_even_when_the_request_that_started_it_gives_up(pool: PgPool) {
+    let provider = IdentityProvider::start().await;
+    let key = SigningKey::generate("k1");
+    provider.publish(&[&key]);
+    provider.answer_after(Duration::from_millis(500));
+    // One fetch a minute at most: an abandoned fetch would lock every token out for that long.
+    let settings = jwks_settings(&provider, 60_000);
+    let app = TestApp::spawn_with(settings.clone(), PostgresPools::single(pool)).await;
+    let token = key.sign(&claims(&settings));
+
+    let address = app.base_url.trim_start_matches("http://").to_owned();
+    let mut first = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "GET /api/v1/me HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\n\r\n"
+    );
+    first.write_all(head.as_bytes()).await.unwrap();
+    while provider.fetches() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    support::cut(first);
+
+    assert_eq!(
+        me_status(&app, &token).await,
+        StatusCode::OK,
+        "the next request is served with the keys the abandoned request's fetch brought"
+    );
+    assert_eq!(provider.fetches(), 1, "and no second fetch was needed");
 }
 
 #[sqlx::test(migrations = "../../migrations")]

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use tokio::sync::{Mutex, RwLock};
+use tracing::Instrument;
 
 use super::{AuthError, AuthSettings};
 
@@ -67,13 +68,21 @@ impl JwksKeys {
         if let Some(found) = self.cached(kid, false).await {
             return check(found, algorithm);
         }
-        let _fetching = self.fetching.lock().await;
+        let fetching = Arc::clone(&self.fetching).lock_owned().await;
         // Another request may have refreshed the set while this one waited.
         if let Some(found) = self.cached(kid, false).await {
             return check(found, algorithm);
         }
         if self.may_fetch().await {
-            self.fetch().await;
+            // The fetch runs in a task of its own, holding the lock: a request cancelled while
+            // it waits must not abandon the fetch half-way (marked as attempted, no keys), which
+            // would refuse every token until the next refetch is allowed.
+            let keys = self.clone();
+            let fetch = async move {
+                keys.fetch().await;
+                drop(fetching);
+            };
+            let _ = tokio::spawn(fetch.instrument(tracing::Span::current())).await;
         }
         match self.cached(kid, true).await {
             Some(found) => check(found, algorithm),

@@ -103,14 +103,25 @@ pub fn state(
             Arc::new(domain::items::InMemoryItemRepository::default()),
             Arc::new(domain::items::InMemoryItemCache::default()),
             Arc::new(domain::items::RecordingItemNotifier::default()),
+            Arc::new(OnTokio),
         ),
-        tenants: domain::tenants::TenantService::new(Arc::new(
-            domain::tenants::InMemoryTenantRepository::default(),
-        )),
+        tenants: domain::tenants::TenantService::new(
+            Arc::new(domain::tenants::InMemoryTenantRepository::default()),
+            Arc::new(OnTokio),
+        ),
 {% endif %}    }
 }
 
-/// The state of [`TestRouter::default`], for a test to adjust before building the router.
+{% if example %}/// Runs the use cases' detached writes on the test's runtime, as the service does.
+pub struct OnTokio;
+
+impl domain::detach::Spawn for OnTokio {
+    fn spawn(&self, work: std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'static>>) {
+        drop(tokio::spawn(work));
+    }
+}
+
+{% endif %}/// The state of [`TestRouter::default`], for a test to adjust before building the router.
 pub fn default_state() -> AppState {
     state(healthy_probes(), auth_settings(), rate_limit_settings())
 }

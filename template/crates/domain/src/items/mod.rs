@@ -6,6 +6,8 @@
 //! Nothing here knows HTTP or SQL; the types below are the vocabulary the adapters translate to.
 
 mod cache;
+#[cfg(test)]
+mod cancellation_tests;
 mod errors;
 #[cfg(any(test, feature = "in-memory"))]
 mod in_memory;

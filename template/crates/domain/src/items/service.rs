@@ -1,6 +1,11 @@
 //! The item use cases: the one place that decides what creating, reading, listing and deleting
 //! an item means. Adapters call these, never the repository directly, so rules added here
 //! (authorization, caching, events) apply to every way in.
+//!
+//! Every request can be cancelled at any await. Writes therefore run to completion once they
+//! start (`detach::to_completion`): commit, cache, audit and announcement all happen, or none
+//! does, whether or not the client is still there. Reads may be abandoned freely: the single
+//! flight hands a shared load on to whoever still waits.
 
 use std::sync::Arc;
 
@@ -13,6 +18,7 @@ use super::{
 };
 use crate::audit;
 use crate::auth::{Permission, Principal};
+use crate::detach::{self, Spawn};
 use crate::single_flight::SingleFlight;
 use crate::tenants::TenantId;
 
@@ -23,26 +29,29 @@ use crate::tenants::TenantId;
 ///
 /// Single reads are cache-aside: the cache first, the repository on a miss (one load per
 /// key at a time), the result cached. Every successful write refreshes or retires the cached
-/// copy after the repository has committed it.
+/// copy after the repository has committed it, and detaches any load that began before it.
 #[derive(Clone)]
 pub struct ItemService {
     repository: Arc<dyn ItemRepository>,
     cache: Arc<dyn ItemCache>,
     notifier: Arc<dyn ItemNotifier>,
+    spawner: Arc<dyn Spawn>,
     loads: Arc<SingleFlight<(TenantId, ItemId), Item, GetItemError>>,
 }
 
 impl ItemService {
-    /// A service over the given repository, cache and notifier.
+    /// A service over the given repository, cache and notifier; writes run on `spawner`.
     pub fn new(
         repository: Arc<dyn ItemRepository>,
         cache: Arc<dyn ItemCache>,
         notifier: Arc<dyn ItemNotifier>,
+        spawner: Arc<dyn Spawn>,
     ) -> Self {
         Self {
             repository,
             cache,
             notifier,
+            spawner,
             loads: Arc::new(SingleFlight::default()),
         }
     }
@@ -62,15 +71,22 @@ impl ItemService {
         if !principal.acts_for(item.tenant_id.as_uuid()) {
             return Err(CreateItemError::TenantNotFound(item.tenant_id));
         }
-        let created = self.repository.create(&item, idempotency.as_ref()).await?;
-        self.remember(&created.item).await;
-        if !created.replayed {
-            audit::write(principal, "item.create", &resource(&created.item.id));
-            if let Err(error) = self.notifier.item_created(&created.item).await {
+        let (this, principal) = (self.clone(), principal.clone());
+        detach::to_completion(self.spawner.as_ref(), async move {
+            let created = this.repository.create(&item, idempotency.as_ref()).await?;
+            if !created.replayed {
+                audit::write(&principal, "item.create", &resource(&created.item.id));
+            }
+            this.committed(&created.item).await;
+            if !created.replayed
+                && let Err(error) = this.notifier.item_created(&created.item).await
+            {
                 tracing::warn!(error = %format!("{error:#}"), "item created, but not announced");
             }
-        }
-        Ok(created)
+            Ok(created)
+        })
+        .await
+        .map_err(anyhow::Error::from)?
     }
 
     /// Reads one item, from the cache when it has a live copy.
@@ -115,6 +131,7 @@ impl ItemService {
                     GetItemError::Unexpected(anyhow::anyhow!("{error:#}"))
                 }
             })?;
+        // Cancelled here, the cache just stays cold: a later read loads again.
         self.remember(&loaded).await;
         Ok(loaded)
     }
@@ -150,11 +167,15 @@ impl ItemService {
         if !principal.acts_for(update.tenant_id.as_uuid()) {
             return Err(UpdateItemError::NotFound(update.id));
         }
-        let item = self.repository.update(&update).await?;
-        audit::write(principal, "item.update", &resource(&item.id));
-        // The new version outranks any copy a concurrent reader may still put back.
-        self.remember(&item).await;
-        Ok(item)
+        let (this, principal) = (self.clone(), principal.clone());
+        detach::to_completion(self.spawner.as_ref(), async move {
+            let item = this.repository.update(&update).await?;
+            audit::write(&principal, "item.update", &resource(&item.id));
+            this.committed(&item).await;
+            Ok(item)
+        })
+        .await
+        .map_err(anyhow::Error::from)?
     }
 
     /// Deletes an item, optionally only at `expected_version`.
@@ -173,15 +194,29 @@ impl ItemService {
         if !principal.acts_for(tenant_id.as_uuid()) {
             return Err(DeleteItemError::NotFound(id));
         }
-        let version = self
-            .repository
-            .delete(tenant_id, id, expected_version)
-            .await?;
-        audit::write(principal, "item.delete", &resource(&id));
-        if let Err(error) = self.cache.forget(tenant_id, id, version).await {
-            log_cache_error("invalidation", &error);
-        }
-        Ok(())
+        let (this, principal) = (self.clone(), principal.clone());
+        detach::to_completion(self.spawner.as_ref(), async move {
+            let version = this
+                .repository
+                .delete(tenant_id, id, expected_version)
+                .await?;
+            audit::write(&principal, "item.delete", &resource(&id));
+            this.loads.forget(&(tenant_id, id));
+            if let Err(error) = this.cache.forget(tenant_id, id, version).await {
+                log_cache_error("invalidation", &error);
+            }
+            Ok(())
+        })
+        .await
+        .map_err(anyhow::Error::from)?
+    }
+
+    /// After a committed write of `item`: reads that start now do not join a load that may
+    /// have read the row before the write, and the cache gets the new version (which outranks
+    /// any older copy a concurrent reader may still put back).
+    async fn committed(&self, item: &Item) {
+        self.loads.forget(&(item.tenant_id, item.id));
+        self.remember(item).await;
     }
 
     async fn remember(&self, item: &Item) {
@@ -243,7 +278,12 @@ mod tests {
         let cache = Arc::new(InMemoryItemCache::default());
         let notifier = Arc::new(RecordingItemNotifier::default());
         let repository = Arc::new(InMemoryItemRepository::default());
-        let service = ItemService::new(repository, cache.clone(), notifier.clone());
+        let service = ItemService::new(
+            repository,
+            cache.clone(),
+            notifier.clone(),
+            Arc::new(crate::detach::OnTokio),
+        );
         (service, cache, notifier)
     }
 

@@ -8,6 +8,7 @@ use tracing::instrument;
 use super::{CreateTenantError, GetTenantError, NewTenant, Tenant, TenantId};
 use crate::audit;
 use crate::auth::{Permission, Principal};
+use crate::detach::{self, Spawn};
 
 /// Where tenants live.
 #[async_trait]
@@ -25,16 +26,21 @@ pub trait TenantRepository: Send + Sync {
     async fn get(&self, id: TenantId) -> Result<Tenant, GetTenantError>;
 }
 
-/// Runs the tenant use cases.
+/// Runs the tenant use cases. A create runs to completion once started (see
+/// `crate::detach`), so a tenant never exists without its audit line.
 #[derive(Clone)]
 pub struct TenantService {
     repository: Arc<dyn TenantRepository>,
+    spawner: Arc<dyn Spawn>,
 }
 
 impl TenantService {
-    /// A service over the given repository.
-    pub fn new(repository: Arc<dyn TenantRepository>) -> Self {
-        Self { repository }
+    /// A service over the given repository; creates run on `spawner`.
+    pub fn new(repository: Arc<dyn TenantRepository>, spawner: Arc<dyn Spawn>) -> Self {
+        Self {
+            repository,
+            spawner,
+        }
     }
 
     /// Creates a tenant.
@@ -48,13 +54,18 @@ impl TenantService {
         tenant: NewTenant,
     ) -> Result<Tenant, CreateTenantError> {
         principal.require(Permission::CreateTenants)?;
-        let created = self.repository.create(&tenant).await?;
-        audit::write(
-            principal,
-            "tenant.create",
-            &format!("tenant/{}", created.id),
-        );
-        Ok(created)
+        let (repository, principal) = (Arc::clone(&self.repository), principal.clone());
+        detach::to_completion(self.spawner.as_ref(), async move {
+            let created = repository.create(&tenant).await?;
+            audit::write(
+                &principal,
+                "tenant.create",
+                &format!("tenant/{}", created.id),
+            );
+            Ok(created)
+        })
+        .await
+        .map_err(anyhow::Error::from)?
     }
 
     /// Reads a tenant: only the principal's own; any other answers "not found".

@@ -19,6 +19,7 @@ use adapter_postgres::PostgresPools;
 use service::startup::Application;
 use service::storage::Storage;
 use sqlx::PgPool;
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -51,7 +52,20 @@ pub fn test_settings() -> Settings {
     settings
 }
 
-/// Runs a command of the binary to completion: its status, stdout and stderr.
+{% if example %}/// The test settings, with a cache that forgets after a second (so a test can make the next
+/// read a miss, served by the database) and no rate limits (so a storm of requests is served).
+pub fn forgetful_settings() -> Settings {
+    let mut settings = test_settings();
+    settings.cache.memory.ttl_secs = 1;
+{% if cache == "redis" %}    settings.cache.redis.ttl_secs = 1;
+{% endif %}    settings.rate_limit.enabled = false;
+    settings
+}
+
+/// Longer than any entry of [`forgetful_settings`] lives (TTL plus its jitter).
+pub const CACHE_FORGETS: std::time::Duration = std::time::Duration::from_millis(1500);
+
+{% endif %}/// Runs a command of the binary to completion: its status, stdout and stderr.
 pub fn run(command: &mut std::process::Command) -> (std::process::Output, String, String) {
     let output = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -259,6 +273,22 @@ impl TestApp {
             .unwrap_or(0.0)
     }
 
+    /// Sends `GET path`, with the headers [`ApiClient`] would send, on a connection of its own,
+    /// and returns that connection without reading the answer: a request in flight that the
+    /// test can abandon with [`cut`].
+    pub async fn start_get(&self, path: &str) -> TcpStream {
+        let address = self.base_url.trim_start_matches("http://");
+        let request = self.client.get(self.url(path)).build().unwrap();
+        let mut head = format!("GET {path} HTTP/1.1\r\nhost: {address}\r\n");
+        for (name, value) in request.headers() {
+            head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+        }
+        head.push_str("\r\n");
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream
+    }
+
     /// Sends the shutdown signal and waits for the drain to finish.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         let _ = self.stop.take().unwrap().send(());
@@ -277,6 +307,13 @@ fn parse_series(series: &str) -> (String, Vec<String>) {
         .collect();
     labels.sort();
     (name.to_owned(), labels)
+}
+
+/// Abandons a request the way a client that gives up does: the connection is reset at once,
+/// whatever the service was doing with it.
+pub fn cut(stream: TcpStream) {
+    stream.set_zero_linger().unwrap();
+    drop(stream);
 }
 
 {% if example %}/// The database a test's application runs on: the example API's tests run once on each{% if database == "postgres+sqlite" %}
@@ -313,6 +350,50 @@ impl TestStore {
     /// Starts the application on this database with the test settings.
     pub async fn spawn(&self) -> TestApp {
         TestApp::spawn_with(test_settings(), self.storage()).await
+    }
+
+    /// Starts the application on this database with `settings`.
+    pub async fn spawn_with(&self, settings: Settings) -> TestApp {
+        TestApp::spawn_with(settings, self.storage()).await
+    }
+
+    /// Takes every connection that single reads use, so they wait until the returned value is
+    /// dropped: reads caught in flight, for tests of what a cancelled read leaves behind.
+    pub async fn hold_reads(&self) -> Box<dyn std::any::Any + Send> {
+        match self {
+            Self::Postgres(pool) => {
+                let mut held = Vec::new();
+                for _ in 0..pool.options().get_max_connections() {
+                    held.push(pool.acquire().await.unwrap());
+                }
+                Box::new(held)
+            }
+{% if database == "postgres+sqlite" %}            Self::Sqlite(store) => {
+                let mut held = Vec::new();
+                for _ in 0..store.reader().options().get_max_connections() {
+                    held.push(store.reader().acquire().await.unwrap());
+                }
+                Box::new(held)
+            }
+{% endif %}        }
+    }
+
+    /// Whether every connection the application opened is back in its pool, idle (waits a
+    /// few seconds for ones still on their way back).
+    pub async fn idle(&self) -> bool {
+        for _ in 0..500 {
+            let idle = match self {
+                Self::Postgres(pool) => pool.num_idle() == pool.size() as usize,
+{% if database == "postgres+sqlite" %}                Self::Sqlite(store) => [store.reader(), store.writer()]
+                    .iter()
+                    .all(|pool| pool.num_idle() == pool.size() as usize),
+{% endif %}            };
+            if idle {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        false
     }
 
     /// The rows of `table`, read from the database itself (no cache in between).
