@@ -113,9 +113,7 @@ pub async fn guard(State(guard): State<AccessGuard>, {% if auth == "jwt" %}mut {
         None
     };
     let caller = match &authentication {
-        Some(Ok(principal)) => {
-            Caller::Principal(format!("{}/{}", principal.tenant(), principal.subject()))
-        }
+        Some(Ok(principal)) => Caller::of(principal),
         _ => Caller::Address(client_ip(&guard, &request)),
     };
     // Anonymous and failed attempts spend the IP's budget too: guessing tokens is rate limited.

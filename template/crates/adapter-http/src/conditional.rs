@@ -28,14 +28,25 @@ pub fn none_match(headers: &HeaderMap, version: i64) -> bool {
         })
 }
 
-/// The version a write is conditioned on, from `If-Match`.
+/// What `If-Match` admits. A resource maps it onto its own precondition type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    /// `*`: any version of a resource that exists.
+    Any,
+    /// These versions (from the strong tags that are versions of ours); empty: none.
+    Versions(Vec<i64>),
+}
+
+/// The versions a write is conditioned on, from `If-Match` (RFC 9110 §13.1.1): `*` (any
+/// version of an item that exists), or a list of entity tags compared strongly: `"3"` names
+/// version 3, a weak tag (`W/"3"`) or a tag this service never gives out names none.
 ///
 /// # Errors
 /// 428 when the header is missing (a blind overwrite would lose someone else's change), 400
-/// when it does not name one version.
-pub fn required_version(headers: &HeaderMap) -> Result<i64, ApiError> {
-    let value = headers.get(header::IF_MATCH).ok_or_else(|| -> ApiError {
-        Problem::new(
+/// when it is not an `If-Match` value at all.
+pub fn required_match(headers: &HeaderMap) -> Result<IfMatch, ApiError> {
+    if !headers.contains_key(header::IF_MATCH) {
+        return Err(Problem::new(
             StatusCode::PRECONDITION_REQUIRED,
             "precondition-required",
             "Precondition required",
@@ -43,34 +54,80 @@ pub fn required_version(headers: &HeaderMap) -> Result<i64, ApiError> {
         .with_detail(
             "Send If-Match with the ETag you read, so a concurrent change is not overwritten.",
         )
-        .into()
-    })?;
-    parse_version(value)
+        .into());
+    }
+    optional_match(headers)
 }
 
-/// The version a write is conditioned on, when the client sent `If-Match` at all.
+/// The versions a write is conditioned on, when the client sent `If-Match`; without it, any.
 ///
 /// # Errors
-/// 400 when the header does not name one version.
-pub fn optional_version(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    headers.get(header::IF_MATCH).map(parse_version).transpose()
+/// 400 when the header is not an `If-Match` value.
+pub fn optional_match(headers: &HeaderMap) -> Result<IfMatch, ApiError> {
+    let mut values = headers.get_all(header::IF_MATCH).iter().peekable();
+    if values.peek().is_none() {
+        return Ok(IfMatch::Any);
+    }
+    let mut versions = Vec::new();
+    for value in values {
+        let text = value.to_str().map_err(|_| malformed_if_match())?;
+        if text.trim() == "*" {
+            return Ok(IfMatch::Any);
+        }
+        for tag in entity_tags(text).ok_or_else(malformed_if_match)? {
+            if let Some(version) = tag
+                .strip_prefix('"')
+                .and_then(|tag| tag.strip_suffix('"'))
+                .and_then(|digits| digits.parse().ok())
+                .filter(|version: &i64| *version >= 1)
+            {
+                versions.push(version);
+            }
+        }
+    }
+    Ok(IfMatch::Versions(versions))
 }
 
-fn parse_version(value: &HeaderValue) -> Result<i64, ApiError> {
-    value
-        .to_str()
-        .ok()
-        .and_then(|text| {
-            text.trim()
-                .strip_prefix('"')?
-                .strip_suffix('"')?
-                .parse()
-                .ok()
-        })
-        .ok_or_else(|| {
-            Problem::bad_request("If-Match must be one ETag as returned by this API, e.g. \"3\".")
-                .into()
-        })
+/// The strong entity tags of a list (`#entity-tag`), or `None` when the value breaks the
+/// grammar. Weak tags are checked and dropped: the strong comparison `If-Match` uses never
+/// matches them. Empty list elements are allowed, as RFC 9110 §5.6.1 says.
+fn entity_tags(list: &str) -> Option<Vec<&str>> {
+    let (mut tags, mut rest) = (Vec::new(), list);
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ',']);
+        if rest.is_empty() {
+            return Some(tags);
+        }
+        let opaque = rest.strip_prefix("W/").unwrap_or(rest);
+        let closing = opaque.strip_prefix('"')?.find('"')? + 1;
+        let tag = &opaque[..=closing];
+        // etagc: %x21 / %x23-7E / obs-text; no DQUOTE, no control characters, no space.
+        let inside = &tag[1..tag.len() - 1];
+        if !inside
+            .bytes()
+            .all(|byte| byte == 0x21 || (0x23..=0x7e).contains(&byte) || byte >= 0x80)
+        {
+            return None;
+        }
+        if opaque.len() == rest.len() {
+            tags.push(tag);
+        }
+        rest = opaque[tag.len()..].trim_start_matches([' ', '\t']);
+        if !(rest.is_empty() || rest.starts_with(',')) {
+            return None;
+        }
+    }
+}
+
+fn malformed_if_match() -> ApiError {
+    Problem::bad_request("If-Match is malformed.")
+        .with_errors(vec![crate::problem::FieldError {
+            pointer: "If-Match".to_owned(),
+            detail:
+                "must be * or a comma-separated list of entity tags, e.g. \"3\" or \"2\", \"3\""
+                    .to_owned(),
+        }])
+        .into()
 }
 
 /// 412: the resource changed since the client read it.
@@ -104,32 +161,33 @@ mod tests {
     }
 
     #[test]
-    fn if_match_must_be_present_and_name_one_version() {
+    fn if_match_is_required_for_a_change_and_read_as_rfc_9110_lists_it() {
+        let required = |value: &'static str| required_match(&headers(header::IF_MATCH, value));
+        assert_eq!(required("\"3\"").unwrap(), IfMatch::Versions(vec![3]));
+        assert_eq!(required("*").unwrap(), IfMatch::Any);
         assert_eq!(
-            required_version(&headers(header::IF_MATCH, "\"3\"")).unwrap(),
-            3
+            required("\"2\", \"3\" ,,\"4\"").unwrap(),
+            IfMatch::Versions(vec![2, 3, 4])
         );
         assert_eq!(
-            required_version(&HeaderMap::new())
+            required("W/\"3\", \"x,y\"").unwrap(),
+            IfMatch::Versions(vec![]),
+            "strong comparison: a weak tag or a foreign one matches no version"
+        );
+        for malformed in ["3", "\"3", "\"3\" \"4\"", "W/3", "\"a b\""] {
+            assert_eq!(
+                required(malformed).unwrap_err().problem().status,
+                400,
+                "{malformed}"
+            );
+        }
+        assert_eq!(
+            required_match(&HeaderMap::new())
                 .unwrap_err()
                 .problem()
                 .status,
             428
         );
-        assert_eq!(
-            required_version(&headers(header::IF_MATCH, "*"))
-                .unwrap_err()
-                .problem()
-                .status,
-            400
-        );
-        assert_eq!(
-            required_version(&headers(header::IF_MATCH, "3"))
-                .unwrap_err()
-                .problem()
-                .status,
-            400
-        );
-        assert_eq!(optional_version(&HeaderMap::new()).unwrap(), None);
+        assert_eq!(optional_match(&HeaderMap::new()).unwrap(), IfMatch::Any);
     }
 }

@@ -72,8 +72,9 @@ pub struct Readiness {
     checks: BTreeMap<String, DependencyReport>,
 }
 
-/// Whether the service can take traffic: PostgreSQL reachable with every migration applied;
-/// Redis reported but not required.
+/// Whether the service can take traffic: each critical dependency (the database: reachable,
+/// every migration applied) answers its probe; others (a cache) are reported but not required.
+/// `checks` names what this service really depends on.
 #[utoipa::path(
     get,
     path = "/health/ready",

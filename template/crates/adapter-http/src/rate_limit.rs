@@ -81,6 +81,14 @@ pub enum Caller {
     Address(Option<IpAddr>),
 }
 
+impl Caller {
+    /// The budget of an authenticated principal: its tenant and subject.
+    #[must_use]
+    pub fn of(principal: &domain::auth::Principal) -> Self {
+        Self::Principal(format!("{}/{}", principal.tenant(), principal.subject()))
+    }
+}
+
 /// The two limiters. Cheap to clone.
 #[derive(Clone)]
 pub struct RateLimits {
@@ -127,6 +135,15 @@ impl RateLimits {
     /// Spends one request of `caller`'s budget; `None` when limiting is off.
     #[must_use]
     pub fn check(&self, caller: &Caller) -> Option<Decision> {
+        self.spend(caller, 1)
+    }
+
+    /// Spends `requests` of `caller`'s budget at once (a GraphQL document that reaches storage
+    /// several times); `None` when limiting is off or there is nothing to spend. More than the
+    /// whole burst is refused, with the time the burst takes to refill.
+    #[must_use]
+    pub fn spend(&self, caller: &Caller, requests: u32) -> Option<Decision> {
+        let requests = NonZeroU32::new(requests)?;
         if !self.settings.enabled {
             return None;
         }
@@ -152,8 +169,14 @@ impl RateLimits {
                 .as_secs_f64()
                 .ceil() as u64
         };
-        Some(match limiter.check_key(&key) {
-            Ok(snapshot) => {
+        Some(match limiter.check_key_n(&key, requests) {
+            Err(_insufficient_capacity) => Decision {
+                allowed: false,
+                limit,
+                remaining: 0,
+                reset_secs: refill(limit),
+            },
+            Ok(Ok(snapshot)) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 Decision {
                     allowed: true,
@@ -162,7 +185,7 @@ impl RateLimits {
                     reset_secs: refill(limit.saturating_sub(remaining)),
                 }
             }
-            Err(not_until) => Decision {
+            Ok(Err(not_until)) => Decision {
                 allowed: false,
                 limit,
                 remaining: 0,
@@ -249,6 +272,29 @@ mod tests {
                 .unwrap()
                 .allowed
         );
+    }
+
+    #[test]
+    fn a_costly_request_spends_several_requests_of_the_budget_at_once() {
+        let limits = limits(&[]);
+        let caller = Caller::Principal("t/carol".to_owned());
+        assert_eq!(limits.spend(&caller, 2).unwrap().remaining, 1);
+        assert!(
+            !limits.spend(&caller, 2).unwrap().allowed,
+            "one left, two asked"
+        );
+        assert!(
+            limits.spend(&caller, 1).unwrap().allowed,
+            "a refusal spends nothing"
+        );
+        let beyond = limits
+            .spend(&Caller::Principal("t/dan".to_owned()), 4)
+            .unwrap();
+        assert!(
+            !beyond.allowed,
+            "more than the whole burst is never allowed"
+        );
+        assert_eq!(limits.spend(&caller, 0), None, "nothing to spend");
     }
 
     #[test]

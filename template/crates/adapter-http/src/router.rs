@@ -111,10 +111,16 @@ pub fn router(state: AppState) -> Router {
 {% if graphql %}    let routes = routes.merge(crate::graphql::routes(&state.graphql));
 {% endif %}    routes
         .route("/metrics", axum::routing::get(scrape))
-        .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", api))
+        .merge(
+            SwaggerUi::new("/docs")
+                .url("/api/v1/openapi.json", api)
+                // The validator badge would send the document to an outside host.
+                .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+        )
         .fallback(unknown_route)
         .layer(
             ServiceBuilder::new()
+                .layer(middleware::map_request(drop_unusable_request_id))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(SetSensitiveHeadersLayer::new([
@@ -191,10 +197,10 @@ async fn record_metrics(request: Request, next: Next) -> Response {
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = telemetry::http::method_label(request.method());
     let in_flight = InFlight::enter(metrics::gauge!(
         "http_server_active_requests",
-        "http_request_method" => method.clone()
+        "http_request_method" => method
     ));
     let started = std::time::Instant::now();
     let response = next.run(request).await;
@@ -208,6 +214,32 @@ async fn record_metrics(request: Request, next: Next) -> Response {
     )
     .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The longest client-sent request id kept.
+const REQUEST_ID_MAX_LEN: usize = 128;
+
+/// A client may send its own `x-request-id` to follow a request through its logs and ours, but
+/// it is echoed in the response, copied into problems and logged: only a short id of safe
+/// characters (`A-Z a-z 0-9 . _ : -`, at most 128) is kept; any other is dropped, and a new one
+/// is minted in its place.
+async fn drop_unusable_request_id(mut request: Request) -> Request {
+    let usable = |value: &HeaderValue| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= REQUEST_ID_MAX_LEN
+            && bytes
+                .iter()
+                .all(|byte| byte.is_ascii_alphanumeric() || b"._:-".contains(byte))
+    };
+    let headers = request.headers_mut();
+    let values = headers.get_all(&REQUEST_ID);
+    let mut values = values.iter();
+    let keep = matches!((values.next(), values.next()), (Some(value), None) if usable(value));
+    if !keep {
+        headers.remove(&REQUEST_ID);
+    }
+    request
 }
 
 /// One request counted in `http_server_active_requests` until it ends, however it ends: a

@@ -21,6 +21,11 @@ use support::{TestRouter, bearer, default_state};
 
 const TENANT: &str = "0190f5d2-7e1c-7000-8000-000000000001";
 
+/// `{ inner }`, written without two braces in a row (the template engine's marker).
+fn block(inner: &str) -> String {
+    format!("{} {inner} {}", '{', '}')
+}
+
 /// Posts a GraphQL request as `authorization` and returns the whole answer.
 async fn graphql(router: &TestRouter, authorization: &str, query: &str, variables: Value) -> Value {
     let response = router
@@ -143,6 +148,75 @@ async fn introspection_answers_only_where_it_is_enabled() {
     assert!(
         answer["data"]["__schema"].is_null(),
         "introspection is off: {answer}"
+    );
+}
+#[tokio::test]
+async fn with_introspection_off_a_misspelt_field_gets_no_suggestion() {
+    let token = bearer(TENANT, &[Role::Viewer]);
+    let misspelt = "{ me { subjet } }";
+    let message = |answer: &Value| {
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let open = graphql(&TestRouter::default(), &token, misspelt, json!({})).await;
+    assert!(
+        message(&open).contains("Did you mean"),
+        "in development the schema helps: {open}"
+    );
+    let mut closed = default_state();
+    closed.graphql.introspection = false;
+    let answer = graphql(&TestRouter::from_state(closed), &token, misspelt, json!({})).await;
+    assert!(message(&answer).contains("subjet"), "{answer}");
+    assert!(
+        !message(&answer).contains("Did you mean"),
+        "no map of the schema: {answer}"
+    );
+}
+
+#[tokio::test]
+async fn fragments_spreading_each_other_twice_are_refused_at_once_not_expanded() {
+    // Twenty fragments, each spreading the next twice: a million fields once expanded, in a
+    // document well under a kilobyte.
+    let mut document = String::from("{ me { ...F0 } }");
+    for level in 0..20 {
+        let next = level + 1;
+        document.push_str(&format!(
+            " fragment F{level} on Caller {}",
+            block(&format!("subject ...F{next} ...F{next}"))
+        ));
+    }
+    document.push_str(" fragment F20 on Caller { subject }");
+    assert!(document.len() < 2_048);
+    let answer = graphql(
+        &TestRouter::default(),
+        &bearer(TENANT, &[Role::Viewer]),
+        &document,
+        json!({}),
+    )
+    .await;
+    assert!(answer["data"].is_null(), "{answer}");
+    assert_eq!(
+        answer["errors"][0]["extensions"]["type"], "/problems/query-too-costly",
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn brackets_nested_thousands_deep_are_refused_before_parsing() {
+    // Three hundred levels: within the test router's 2 KB body limit, far past any query.
+    let document = format!("{}{}", "{ me ".repeat(300), "}".repeat(300));
+    let answer = graphql(
+        &TestRouter::default(),
+        &bearer(TENANT, &[Role::Viewer]),
+        &document,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        answer["errors"][0]["extensions"]["type"], "/problems/query-too-costly",
+        "{answer}"
     );
 }
 {% if example %}
@@ -475,5 +549,323 @@ async fn a_page_of_100_with_its_tenants_is_within_the_default_limits_and_nesting
             .is_some_and(|message| message.contains("too complex")),
         "{costly}"
     );
+}
+
+/// The in-memory items, counting every repository call.
+struct CountingItems {
+    inner: domain::items::InMemoryItemRepository,
+    calls: Arc<AtomicUsize>,
+}
+
+#[async_trait::async_trait]
+impl domain::items::ItemRepository for CountingItems {
+    async fn create(
+        &self,
+        item: &domain::items::NewItem,
+        idempotency: Option<&domain::items::Idempotency>,
+    ) -> Result<domain::items::CreatedItem, domain::items::CreateItemError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.create(item, idempotency).await
+    }
+
+    async fn get(
+        &self,
+        tenant_id: TenantId,
+        id: domain::items::ItemId,
+    ) -> Result<domain::items::Item, domain::items::GetItemError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.get(tenant_id, id).await
+    }
+
+    async fn list(
+        &self,
+        query: &domain::items::ListItems,
+    ) -> Result<domain::items::ItemPage, domain::items::ListItemsError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.list(query).await
+    }
+
+    async fn update(
+        &self,
+        update: &domain::items::UpdateItem,
+    ) -> Result<domain::items::Item, domain::items::UpdateItemError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.update(update).await
+    }
+
+    async fn delete(
+        &self,
+        tenant_id: TenantId,
+        id: domain::items::ItemId,
+        expected_version: Option<i64>,
+    ) -> Result<i64, domain::items::DeleteItemError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete(tenant_id, id, expected_version).await
+    }
+}
+
+/// A router whose repositories count their calls (items and tenants together), with room for
+/// large documents; and the counter.
+fn counted_router(
+    limits: adapter_http::rate_limit::RateLimitSettings,
+) -> (TestRouter, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut state = support::state(support::healthy_probes(), support::auth_settings(), limits);
+    state.settings = Arc::new(adapter_http::HttpSettings {
+        body_limit_bytes: 65_536,
+        ..support::settings()
+    });
+    state.items = domain::items::ItemService::new(
+        Arc::new(CountingItems {
+            inner: domain::items::InMemoryItemRepository::default(),
+            calls: Arc::clone(&calls),
+        }),
+        Arc::new(domain::items::InMemoryItemCache::default()),
+        Arc::new(domain::items::RecordingItemNotifier::default()),
+        Arc::new(support::OnTokio),
+    );
+    state.tenants = TenantService::new(
+        Arc::new(CountingTenants {
+            inner: InMemoryTenantRepository::default(),
+            reads: Arc::clone(&calls),
+        }),
+        Arc::new(support::OnTokio),
+    );
+    (TestRouter::from_state(state), calls)
+}
+
+/// `count` copies of `selection`, each under an alias of its own.
+fn aliased(count: usize, selection: &str) -> String {
+    (0..count).map(|n| format!(" a{n}: {selection}")).collect()
+}
+
+#[tokio::test]
+async fn fifty_aliased_lists_of_nothing_but_typenames_are_refused_before_any_storage_call() {
+    let (router, calls) = counted_router(support::rate_limit_settings());
+    let (tenant_id, admin) = tenant(&router, "Acme").await;
+    calls.store(0, Ordering::SeqCst);
+    let document = format!(
+        "query($t: UUID!) {}",
+        block(&aliased(50, "items(tenantId: $t) { __typename }"))
+    );
+    let answer = graphql(&router, &admin, &document, json!({ "t": tenant_id })).await;
+    assert!(answer["data"].is_null(), "{answer}");
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("too complex")),
+        "{answer}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing reached storage");
+}
+
+#[tokio::test]
+async fn more_mutations_than_the_limit_are_refused_and_nothing_is_written() {
+    let (router, calls) = counted_router(support::rate_limit_settings());
+    let (tenant_id, admin) = tenant(&router, "Acme").await;
+    calls.store(0, Ordering::SeqCst);
+    let creates: String = (0..11)
+        .map(|n| {
+            let input = block(&format!("name: \"item {n}\""));
+            format!(
+                " c{n}: createItem(tenantId: $t, input: {input}) {}",
+                block("id")
+            )
+        })
+        .collect();
+    let answer = graphql(
+        &router,
+        &admin,
+        &format!("mutation($t: UUID!) {}", block(&creates)),
+        json!({ "t": tenant_id }),
+    )
+    .await;
+    assert_eq!(
+        answer["errors"][0]["extensions"]["type"], "/problems/query-too-costly",
+        "{answer}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing written");
+}
+
+#[tokio::test]
+async fn fifty_aliases_of_one_tenant_cost_one_read() {
+    let (router, calls) = counted_router(support::rate_limit_settings());
+    let (tenant_id, admin) = tenant(&router, "Acme").await;
+    calls.store(0, Ordering::SeqCst);
+    let document = format!(
+        "query($t: UUID!) {}",
+        block(&aliased(50, "tenant(id: $t) { name }"))
+    );
+    let answer = graphql(&router, &admin, &document, json!({ "t": tenant_id })).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    assert_eq!(answer["data"]["a49"]["name"], "Acme");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "one read for fifty aliases"
+    );
+}
+
+#[tokio::test]
+async fn each_storage_call_of_a_document_is_charged_to_the_rate_limit() {
+    let limits = adapter_http::rate_limit::RateLimitSettings {
+        per_principal_burst: 20,
+        per_principal_per_second: 1,
+        ..support::rate_limit_settings()
+    };
+    let (router, calls) = counted_router(limits);
+    let (tenant_id, admin) = tenant(&router, "Acme").await;
+    let lamp = item(&router, &admin, &tenant_id, "Lamp").await;
+    let read = "item(tenantId: $t, id: $i) { name }";
+    let document = |count| {
+        format!(
+            "query($t: UUID!, $i: UUID!) {}",
+            block(&aliased(count, read))
+        )
+    };
+    let variables = json!({ "t": tenant_id, "i": lamp["id"] });
+
+    let cheap = router
+        .send_with(
+            Method::POST,
+            "/api/v1/graphql",
+            Some(json!({ "query": document(5), "variables": variables })),
+            &[("authorization", &admin)],
+        )
+        .await;
+    assert_eq!(cheap.status, StatusCode::OK);
+    let remaining: u32 = cheap.headers["ratelimit-remaining"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    calls.store(0, Ordering::SeqCst);
+    let costly = router
+        .send_with(
+            Method::POST,
+            "/api/v1/graphql",
+            Some(json!({ "query": document(remaining as usize + 2), "variables": variables })),
+            &[("authorization", &admin)],
+        )
+        .await;
+    assert_eq!(
+        costly.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        costly.text()
+    );
+    costly.assert_problem("/problems/rate-limited");
+    assert!(costly.headers.contains_key("retry-after"));
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "refused before it ran");
+}
+
+/// Tenants whose reads never answer, counting the reads that were dropped unfinished.
+struct HangingTenants {
+    inner: InMemoryTenantRepository,
+    started: Arc<AtomicUsize>,
+    dropped: Arc<AtomicUsize>,
+}
+
+struct CountOnDrop(Arc<AtomicUsize>);
+
+impl Drop for CountOnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl TenantRepository for HangingTenants {
+    async fn create(&self, tenant: &NewTenant) -> Result<Tenant, CreateTenantError> {
+        self.inner.create(tenant).await
+    }
+
+    async fn get(&self, _id: TenantId) -> Result<Tenant, GetTenantError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        let _counted = CountOnDrop(Arc::clone(&self.dropped));
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_is_cancelled_while_its_tenants_load_leaves_no_batch_running() {
+    let (started, dropped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut state = default_state();
+    state.tenants = TenantService::new(
+        Arc::new(HangingTenants {
+            inner: InMemoryTenantRepository::default(),
+            started: Arc::clone(&started),
+            dropped: Arc::clone(&dropped),
+        }),
+        Arc::new(support::OnTokio),
+    );
+    let router = TestRouter::from_state(state);
+    let (tenant_id, admin) = tenant(&router, "Acme").await;
+    item(&router, &admin, &tenant_id, "Lamp").await;
+
+    let headers = [("authorization", admin.as_str())];
+    let request = router.send_with(
+        Method::POST,
+        "/api/v1/graphql",
+        Some(json!({
+            "query": "query($t: UUID!) { items(tenantId: $t) { edges { node { tenant { name } } } } }",
+            "variables": { "t": tenant_id },
+        })),
+        &headers,
+    );
+    let cancelled = tokio::time::timeout(std::time::Duration::from_millis(200), request).await;
+    assert!(
+        cancelled.is_err(),
+        "the request was still waiting for its tenant"
+    );
+    assert_eq!(started.load(Ordering::SeqCst), 1);
+    for _ in 0..200 {
+        if dropped.load(Ordering::SeqCst) == 1 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("the batch outlived the request that started it");
+}
+
+#[tokio::test]
+async fn a_storage_failure_inside_graphql_is_counted_where_the_error_ratio_alert_reads() {
+    struct BrokenTenants(InMemoryTenantRepository);
+
+    #[async_trait::async_trait]
+    impl TenantRepository for BrokenTenants {
+        async fn create(&self, tenant: &NewTenant) -> Result<Tenant, CreateTenantError> {
+            self.0.create(tenant).await
+        }
+
+        async fn get(&self, _id: TenantId) -> Result<Tenant, GetTenantError> {
+            Err(GetTenantError::Unexpected(anyhow::anyhow!(
+                "the database is gone"
+            )))
+        }
+    }
+
+    let mut state = default_state();
+    state.tenants = TenantService::new(
+        Arc::new(BrokenTenants(InMemoryTenantRepository::default())),
+        Arc::new(support::OnTokio),
+    );
+    let router = TestRouter::from_state(state);
+    let (tenant_id, admin) = tenant(&router, "Acme").await;
+    let series = "graphql_errors_total{status_class=\"5xx\"}";
+    let before = router.metric(series).await;
+    let answer = graphql(
+        &router,
+        &admin,
+        "query($t: UUID!) { tenant(id: $t) { name } }",
+        json!({ "t": tenant_id }),
+    )
+    .await;
+    assert_eq!(first_error(&answer)["status"], 500, "{answer}");
+    assert!(
+        !answer.to_string().contains("database is gone"),
+        "no internals: {answer}"
+    );
+    assert!(router.metric(series).await >= before + 1.0);
 }
 {% endif %}

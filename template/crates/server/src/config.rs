@@ -202,6 +202,12 @@ impl Settings {
                     .to_owned(),
             );
         }
+        if self.graphql.max_mutations == 0 {
+            return invalid(
+                "graphql: max_mutations must be at least 1 (0 would refuse every mutation)"
+                    .to_owned(),
+            );
+        }
 {% endif %}{% if messaging != "none" %}        self.validate_messaging(environment)?;
 {% endif %}        Ok(())
     }
@@ -461,6 +467,7 @@ impl Settings {
 {% if graphql %}            "graphql": {
                 "max_depth": self.graphql.max_depth,
                 "max_complexity": self.graphql.max_complexity,
+                "max_mutations": self.graphql.max_mutations,
                 "introspection": self.graphql.introspection,
             },
 {% endif %}{% if messaging != "none" %}            "messaging": {

@@ -133,8 +133,59 @@ async fn the_api_page_and_document_are_served(pool: PgPool) {
     let page = app.get("/docs/").await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("swagger-ui"));
+    let initializer = app.get("/docs/swagger-initializer.js").await;
+    assert_eq!(initializer.status(), StatusCode::OK);
+    assert!(
+        initializer
+            .text()
+            .await
+            .unwrap()
+            .contains(r#""validatorUrl": "none""#),
+        "no validator badge calling an outside host"
+    );
     let document: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     assert_eq!(document["info"]["title"], service::startup::SERVICE_NAME);
+    app.stop().await.unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_client_request_id_is_kept_only_when_short_and_plain(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let echoed = |sent: String| {
+        let request = app
+            .anonymous
+            .get(app.url("/api/v1/nothing-here"))
+            .header("x-request-id", sent);
+        async move {
+            let response = request.send().await.unwrap();
+            let id = response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let problem: Value = response.json().await.unwrap();
+            assert_eq!(
+                problem["requestId"],
+                id.as_str(),
+                "the problem names the same id"
+            );
+            id
+        }
+    };
+    let plain = "client-7.trace:42_a".to_owned();
+    assert_eq!(echoed(plain.clone()).await, plain);
+    for refused in [
+        "x".repeat(65_536),
+        "x".repeat(129),
+        "a b".to_owned(),
+        "<script>".to_owned(),
+    ] {
+        let minted = echoed(refused.clone()).await;
+        assert_ne!(minted, refused);
+        assert!(
+            uuid::Uuid::parse_str(&minted).is_ok(),
+            "a fresh id is minted instead: {minted}"
+        );
+    }
     app.stop().await.unwrap();
 }
 

@@ -177,6 +177,14 @@ async fn a_token_not_valid_yet_is_401(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../../migrations")]
+async fn a_token_issued_in_the_future_is_401(pool: PgPool) {
+    let change = |claims: &mut Value, settings: &Settings| {
+        claims["iat"] = json!(now() + settings.auth.leeway_secs + 60);
+    };
+    refused_after(pool, change, "issued in the future").await;
+}
+
+#[sqlx::test(migrations = "../../migrations")]
 async fn a_token_from_another_issuer_is_401(pool: PgPool) {
     let change = |claims: &mut Value, _: &Settings| {
         claims["iss"] = json!("https://someone-else.example.com");
@@ -548,6 +556,72 @@ async fn another_tenants_principal_gets_404_for_everything(pool: PgPool) {
         .unwrap();
     assert_eq!(write.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.get(&location).await.status(), StatusCode::OK);
+}
+
+/// Sends `method path` with `token` and, when given, `If-Match` and a JSON body; the status.
+async fn status_of(
+    app: &TestApp,
+    (method, path): (reqwest::Method, &str),
+    token: &str,
+    if_match: Option<&str>,
+    body: Option<Value>,
+) -> StatusCode {
+    let mut request = app
+        .anonymous
+        .request(method, app.url(path))
+        .header("authorization", token);
+    if let Some(tag) = if_match {
+        request = request.header("if-match", tag);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap().status()
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn refusals_come_in_order_tenant_then_role_then_precondition_then_input(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (tenant, location) = tenant_with_item(&app).await;
+    let items = format!("/api/v1/tenants/{tenant}/items");
+    let patch = (reqwest::Method::PATCH, location.as_str());
+    let create = (reqwest::Method::POST, items.as_str());
+    let bad_body = Some(json!(["not", "an", "object"]));
+
+    // Another tenant's admin: 404, whatever the precondition or the body.
+    let intruder = app.bearer(TENANT, &[Role::Admin]);
+    for (operation, if_match, body) in [
+        (patch.clone(), None, bad_body.clone()),
+        (patch.clone(), Some("\"1\""), Some(json!({"name": " "}))),
+        (create.clone(), None, bad_body.clone()),
+        (create.clone(), None, Some(json!({"name": ""}))),
+    ] {
+        let status = status_of(&app, operation.clone(), &intruder, if_match, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{operation:?}");
+    }
+    // The tenant's viewer: 403 before the missing If-Match (428) or the bad body (422).
+    let viewer = app.bearer(&tenant, &[Role::Viewer]);
+    for (operation, body) in [
+        (patch.clone(), bad_body.clone()),
+        (create, bad_body.clone()),
+    ] {
+        let status = status_of(&app, operation.clone(), &viewer, None, body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{operation:?}");
+    }
+    // A tenant admin creating a tenant: 403 before the bad body.
+    let admin = app.bearer(&tenant, &[Role::Admin]);
+    let tenants = (reqwest::Method::POST, "/api/v1/tenants");
+    let status = status_of(&app, tenants, &admin, None, Some(json!({"name": 42}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The admin of the tenant: the precondition (428), then the body (422).
+    assert_eq!(
+        status_of(&app, patch.clone(), &admin, None, bad_body.clone()).await,
+        StatusCode::PRECONDITION_REQUIRED
+    );
+    assert_eq!(
+        status_of(&app, patch, &admin, Some("\"1\""), bad_body).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 }
 
 {% endif %}#[sqlx::test(migrations = "../../migrations")]

@@ -53,6 +53,45 @@ async fn graphql_answers_over_the_socket_and_refuses_a_caller_without_a_token(po
     );
     app.stop().await.unwrap();
 }
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_kilobyte_of_fragments_that_would_expand_to_billions_is_refused_and_the_service_stays_live(
+    pool: PgPool,
+) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.bearer(TENANT, &[Role::Viewer]);
+    // Thirty fragments, each spreading the next twice: 2^31 fields once expanded.
+    let mut document = String::from("{ me { ...F0 } }");
+    for level in 0..30 {
+        let next = level + 1;
+        document.push_str(&format!(" fragment F{level} on Caller {}", '{'));
+        document.push_str(&format!(" subject ...F{next} ...F{next} {}", '}'));
+    }
+    document.push_str(" fragment F30 on Caller { subject }");
+    let hostile = tokio::spawn({
+        let (client, url) = (app.anonymous.clone(), app.url("/api/v1/graphql"));
+        let token = token.clone();
+        async move {
+            client
+                .post(url)
+                .header(reqwest::header::AUTHORIZATION, token)
+                .json(&json!({ "query": document }))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    });
+    assert_eq!(app.get("/health/live").await.status(), StatusCode::OK);
+    let answer = hostile.await.unwrap();
+    assert_eq!(
+        answer["errors"][0]["extensions"]["type"], "/problems/query-too-costly",
+        "{answer}"
+    );
+    assert_eq!(app.get("/health/live").await.status(), StatusCode::OK);
+    app.stop().await.unwrap();
+}
 {% if example %}
 #[sqlx::test(migrations = "../../migrations")]
 async fn what_graphql_writes_rest_reads_from_the_same_tables(pool: PgPool) {

@@ -54,6 +54,9 @@ on_every_database!(
     past_the_concurrency_limit_requests_are_shed_with_retry_after,
     reads_cut_off_by_their_clients_leave_nothing_behind_and_later_reads_see_the_latest_write,
     an_abort_storm_leaves_the_pool_idle_readiness_200_and_every_read_fresh,
+    a_body_that_is_not_a_json_object_is_422_and_changes_nothing,
+    if_match_takes_a_list_of_etags_or_a_star_and_compares_strongly,
+    a_patch_refuses_null_for_a_name_and_an_empty_patch,
 );
 
 async fn an_item_goes_through_its_whole_life(store: TestStore) {
@@ -499,4 +502,111 @@ async fn an_abort_storm_leaves_the_pool_idle_readiness_200_and_every_read_fresh(
         .stop()
         .await
         .unwrap();
+}
+
+async fn a_body_that_is_not_a_json_object_is_422_and_changes_nothing(store: TestStore) {
+    let app = store.spawn().await;
+    let tenant = app.create_tenant("acme").await;
+    let items = format!("/api/v1/tenants/{tenant}/items");
+    let location = app.create_item(&tenant, "Desk lamp").await;
+    for body in [
+        json!(["name", "description"]),
+        json!("Desk lamp"),
+        json!(42),
+        json!(null),
+    ] {
+        let created = app
+            .client
+            .post(app.url(&items))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let problem: Value = created.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["pointer"], "/", "{problem}");
+        let patched = app
+            .client
+            .patch(app.url(&location))
+            .header("if-match", "\"1\"")
+            .json(&json!(["renamed", null, "archived"]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let (etag, name) = read(&app, &location).await;
+    assert_eq!((etag.as_str(), name.as_str()), ("\"1\"", "Desk lamp"));
+    assert_eq!(store.count("items").await, 1);
+    app.stop().await.unwrap();
+}
+
+async fn if_match_takes_a_list_of_etags_or_a_star_and_compares_strongly(store: TestStore) {
+    let app = store.spawn().await;
+    let tenant = app.create_tenant("acme").await;
+    let location = app.create_item(&tenant, "Desk lamp").await;
+    let patch = |if_match: &'static str, name: &'static str| {
+        app.client
+            .patch(app.url(&location))
+            .header("if-match", if_match)
+            .json(&json!({ "name": name }))
+            .send()
+    };
+    assert_eq!(
+        patch("\"7\", \"1\"", "one").await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(patch("*", "two").await.unwrap().status(), StatusCode::OK);
+    for stale in ["W/\"3\"", "\"1\", \"2\"", "\"not-ours\""] {
+        assert_eq!(
+            patch(stale, "never").await.unwrap().status(),
+            StatusCode::PRECONDITION_FAILED,
+            "{stale}"
+        );
+    }
+    assert_eq!(
+        patch("3", "never").await.unwrap().status(),
+        StatusCode::BAD_REQUEST,
+        "not an entity tag at all"
+    );
+    assert_eq!(
+        read(&app, &location).await,
+        ("\"3\"".to_owned(), "two".to_owned())
+    );
+    let deleted = app
+        .client
+        .delete(app.url(&location))
+        .header("if-match", "\"2\", \"3\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    app.stop().await.unwrap();
+}
+
+async fn a_patch_refuses_null_for_a_name_and_an_empty_patch(store: TestStore) {
+    let app = store.spawn().await;
+    let tenant = app.create_tenant("acme").await;
+    let location = app.create_item(&tenant, "Desk lamp").await;
+    // A null beside a valid change must not be dropped silently while the change goes through.
+    for body in [
+        json!({ "name": null, "description": "warm white" }),
+        json!({ "status": null, "name": "Floor lamp" }),
+        json!({}),
+    ] {
+        let patched = app
+            .client
+            .patch(app.url(&location))
+            .header("if-match", "\"1\"")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    assert_eq!(
+        read(&app, &location).await,
+        ("\"1\"".to_owned(), "Desk lamp".to_owned())
+    );
+    app.stop().await.unwrap();
 }

@@ -61,6 +61,33 @@ async fn traffic_shows_up_by_route_method_and_status_class(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../../migrations")]
+async fn invented_methods_and_paths_add_no_series(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    for method in ["ANYTHING", "INVENTED-7f3b", "GETT"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = app
+            .anonymous
+            .request(method, app.url("/nope/7f3b"))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_client_error());
+    }
+    let body = app.get("/metrics").await.text().await.unwrap();
+    for invented in ["ANYTHING", "INVENTED", "GETT", "7f3b", "/nope"] {
+        assert!(
+            !body.contains(invented),
+            "{invented} became a label:\n{body}"
+        );
+    }
+    assert!(
+        body.contains(r#"http_request_method="_OTHER""#),
+        "unknown methods are counted as _OTHER"
+    );
+    app.stop().await.unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
 async fn pool_cache_breaker_and_rate_limit_series_follow_the_traffic(pool: PgPool) {
     // A service of its own with a budget of one request per IP, so that the rest of the test,
     // from the same address, is not limited.

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use axum::extract::MatchedPath;
-use axum::http::{HeaderMap, HeaderName, Request, Response, header};
+use axum::http::{HeaderMap, HeaderName, Method, Request, Response, header};
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::TraceContextExt;
 use tower_http::trace::{MakeSpan, OnResponse};
@@ -41,12 +41,20 @@ impl<B> MakeSpan<B> for RequestSpan {
             .get(&self.request_id_header)
             .and_then(|value| value.to_str().ok())
             .unwrap_or_default();
+        let method = method_label(request.method());
+        // OTel: a method outside HTTP's own is `_OTHER`, named `HTTP` in the span name, and
+        // kept as sent in `http.request.method_original`.
+        let (name_method, original) = match method {
+            "_OTHER" => ("HTTP", request.method().as_str()),
+            known => (known, ""),
+        };
         let span = tracing::info_span!(
             "request",
-            otel.name = format!("{} {route}", request.method()),
+            otel.name = format!("{name_method} {route}"),
             otel.kind = "server",
             otel.status_code = field::Empty,
-            http.request.method = %request.method(),
+            http.request.method = method,
+            http.request.method_original = field::Empty,
             http.route = route,
             url.path = request.uri().path(),
             url.scheme = request.uri().scheme_str().unwrap_or("http"),
@@ -61,6 +69,9 @@ impl<B> MakeSpan<B> for RequestSpan {
             span_id = field::Empty,
             http.response.status_code = field::Empty,
         );
+        if !original.is_empty() {
+            span.record("http.request.method_original", original);
+        }
         let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
             propagator.extract(&HeaderExtractor(request.headers()))
         });
@@ -75,6 +86,24 @@ impl<B> MakeSpan<B> for RequestSpan {
             span.record("span_id", field::display(ids.span_id()));
         }
         span
+    }
+}
+
+/// The method as a label of metrics and spans: one of HTTP's own, or `_OTHER` (OpenTelemetry's
+/// HTTP conventions), so a client cannot add a series by inventing a method.
+#[must_use]
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::CONNECT => "CONNECT",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::PATCH => "PATCH",
+        _ => "_OTHER",
     }
 }
 

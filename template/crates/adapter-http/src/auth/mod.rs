@@ -66,7 +66,7 @@ pub struct AuthSettings {
     pub issuer: String,
     /// The required `aud` claim (this service).
     pub audience: String,
-    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
     pub leeway_secs: u64,
     /// The claim holding the tenant id (a UUID).
     pub tenant_claim: String,
@@ -105,6 +105,9 @@ pub enum AuthError {
     /// `nbf` is in the future.
     #[error("the token is not valid yet")]
     NotYetValid,
+    /// `iat` is in the future: the token claims to be issued later than now.
+    #[error("the token claims to be issued in the future")]
+    IssuedInTheFuture,
     /// `iss` is not the configured issuer.
     #[error("the token was issued by another issuer")]
     WrongIssuer,
@@ -137,6 +140,7 @@ impl AuthError {
             Self::Malformed => "malformed",
             Self::Expired => "expired",
             Self::NotYetValid => "not_yet_valid",
+            Self::IssuedInTheFuture => "issued_in_the_future",
             Self::WrongIssuer => "wrong_issuer",
             Self::WrongAudience => "wrong_audience",
             Self::AlgorithmRejected => "algorithm_rejected",
@@ -289,6 +293,7 @@ impl Authenticator {
         &self,
         claims: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<Principal, AuthError> {
+        self.issued_in_the_past(claims)?;
         let subject = claims
             .get("sub")
             .and_then(serde_json::Value::as_str)
@@ -311,6 +316,31 @@ impl Authenticator {
             })
             .unwrap_or_default();
         Ok(Principal::new(subject, tenant, roles))
+    }
+
+    /// `iat`, when the token has one, must not lie in the future beyond the leeway: such a
+    /// token was minted by a clock that is wrong, or by someone stockpiling tokens for later.
+    fn issued_in_the_past(
+        &self,
+        claims: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), AuthError> {
+        let Some(issued_at) = claims.get("iat") else {
+            return Ok(());
+        };
+        let issued_at = issued_at
+            .as_u64()
+            .or_else(|| {
+                issued_at
+                    .as_f64()
+                    .filter(|seconds| *seconds >= 0.0)
+                    .map(|seconds| seconds as u64)
+            })
+            .ok_or_else(|| AuthError::MissingClaim("iat".to_owned()))?;
+        let now = jsonwebtoken::get_current_timestamp();
+        if issued_at > now.saturating_add(self.settings.leeway_secs) {
+            return Err(AuthError::IssuedInTheFuture);
+        }
+        Ok(())
     }
 }
 

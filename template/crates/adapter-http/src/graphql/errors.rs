@@ -30,3 +30,37 @@ pub(crate) fn field_error(error: impl Into<ApiError>) -> async_graphql::Error {
         }
     })
 }
+
+/// A whole document refused before it ran (too costly, unparsable): a GraphQL answer with no
+/// data and the one error, its problem in `extensions` like any other.
+pub(crate) fn refusal(error: ApiError) -> async_graphql::Response {
+    let error = field_error(error).into_server_error(async_graphql::Pos::default());
+    async_graphql::Response::from_errors(vec![error])
+}
+
+/// The status classes (`4xx`, `5xx`) of an answer's errors, each once. An error without a
+/// status (the schema's own validation) is the client's: `4xx`.
+pub(crate) fn status_classes(response: &async_graphql::Response) -> Vec<&'static str> {
+    let mut classes: Vec<&'static str> = response
+        .errors
+        .iter()
+        .map(|error| {
+            let status = error
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("status"))
+                .and_then(|status| match status {
+                    Value::Number(number) => number.as_u64(),
+                    _ => None,
+                });
+            if status.is_some_and(|status| status >= 500) {
+                "5xx"
+            } else {
+                "4xx"
+            }
+        })
+        .collect();
+    classes.sort_unstable();
+    classes.dedup();
+    classes
+}

@@ -10,15 +10,20 @@ use async_graphql::{
     ComplexObject, Context, Enum, InputObject, MaybeUndefined, Object, SimpleObject,
 };
 use domain::auth::Principal;
-use domain::items::{Item, ItemStatus, UpdateItem};
+use domain::items::{ExpectedVersion, Item, ItemStatus, UpdateItem};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::STORAGE_COST;
 use super::errors::field_error;
-use super::tenants::{TenantLoader, TenantNode};
+use super::tenants::{Lookup, TenantLoader, TenantNode};
 use crate::items::{CreateItemBody, PageRequest, UpdateItemBody, idempotency, page_of};
 use crate::problem::ApiError;
 use crate::router::AppState;
+
+/// The fields of this module that read or write storage (see `super::reaches_storage`).
+pub(crate) const STORAGE_FIELDS: [&str; 5] =
+    ["item", "items", "createItem", "updateItem", "deleteItem"];
 
 /// An item of a tenant.
 #[derive(SimpleObject, Clone)]
@@ -44,13 +49,18 @@ pub struct ItemNode {
 
 #[ComplexObject]
 impl ItemNode {
-    /// The owning tenant, read once per request however many items ask for it.
+    /// The owning tenant, read once per request however many items ask for it; absent when
+    /// the caller may not see it.
     async fn tenant(&self, context: &Context<'_>) -> async_graphql::Result<Option<TenantNode>> {
         let loader = context.data_unchecked::<DataLoader<TenantLoader>>();
-        loader
+        let found = loader
             .load_one(self.tenant_id)
             .await
-            .map_err(|error| async_graphql::Error::clone(&error))
+            .map_err(|error| async_graphql::Error::clone(&error))?;
+        Ok(match found {
+            Some(Lookup::Found(tenant)) => Some(tenant),
+            Some(Lookup::Refused(_)) | None => None,
+        })
     }
 }
 
@@ -151,6 +161,7 @@ pub struct ItemQuery;
 #[Object]
 impl ItemQuery {
     /// One item of a tenant.
+    #[graphql(complexity = "STORAGE_COST + child_complexity")]
     async fn item(
         &self,
         context: &Context<'_>,
@@ -168,7 +179,9 @@ impl ItemQuery {
     }
 
     /// A tenant's items, one page at a time: pass the last `endCursor` as `after`.
-    #[graphql(complexity = "usize::try_from(first.unwrap_or(20)).unwrap_or(0) * child_complexity")]
+    #[graphql(
+        complexity = "usize::try_from(first.unwrap_or(20)).unwrap_or(0).saturating_mul(child_complexity + 1).saturating_add(STORAGE_COST)"
+    )]
     async fn items(
         &self,
         context: &Context<'_>,
@@ -224,6 +237,7 @@ pub struct ItemMutation;
 impl ItemMutation {
     /// Creates an item. With an `idempotencyKey`, a retry of the same request returns the same
     /// item and creates nothing.
+    #[graphql(complexity = "STORAGE_COST + child_complexity")]
     async fn create_item(
         &self,
         context: &Context<'_>,
@@ -236,6 +250,11 @@ impl ItemMutation {
     ) -> async_graphql::Result<ItemNode> {
         let state = context.data_unchecked::<AppState>();
         let principal = context.data_unchecked::<Principal>();
+        // Who may, then the input, as over REST.
+        state
+            .items
+            .authorize_create(principal, tenant_id.into())
+            .map_err(field_error)?;
         let body = CreateItemBody {
             name: input.name,
             description: input.description,
@@ -253,6 +272,7 @@ impl ItemMutation {
 
     /// Changes an item the caller has seen at `expectedVersion`; a stale version is refused
     /// (`extensions.status` 412) and nothing changes.
+    #[graphql(complexity = "STORAGE_COST + child_complexity")]
     async fn update_item(
         &self,
         context: &Context<'_>,
@@ -263,14 +283,19 @@ impl ItemMutation {
     ) -> async_graphql::Result<ItemNode> {
         let state = context.data_unchecked::<AppState>();
         let principal = context.data_unchecked::<Principal>();
+        // Who may, then the input, as over REST.
+        state
+            .items
+            .authorize_update(principal, tenant_id.into(), id.into())
+            .map_err(field_error)?;
         let body = UpdateItemBody {
-            name: input.name,
+            name: input.name.map(Some),
             description: match input.description {
                 MaybeUndefined::Undefined => None,
                 MaybeUndefined::Null => Some(None),
                 MaybeUndefined::Value(description) => Some(Some(description)),
             },
-            status: input.status.map(|status| status.as_str().to_owned()),
+            status: input.status.map(|status| Some(status.as_str().to_owned())),
         };
         let update = UpdateItem {
             tenant_id: tenant_id.into(),
@@ -287,6 +312,7 @@ impl ItemMutation {
     }
 
     /// Deletes an item (only at `expectedVersion`, when given). Returns its id.
+    #[graphql(complexity = "STORAGE_COST + child_complexity")]
     async fn delete_item(
         &self,
         context: &Context<'_>,
@@ -296,9 +322,10 @@ impl ItemMutation {
     ) -> async_graphql::Result<Uuid> {
         let state = context.data_unchecked::<AppState>();
         let principal = context.data_unchecked::<Principal>();
+        let expected = expected_version.map_or(ExpectedVersion::Any, ExpectedVersion::exactly);
         state
             .items
-            .delete(principal, tenant_id.into(), id.into(), expected_version)
+            .delete(principal, tenant_id.into(), id.into(), expected)
             .await
             .map_err(field_error)?;
         Ok(id)

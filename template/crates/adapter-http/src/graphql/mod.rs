@@ -8,13 +8,21 @@
 //!
 //! The schema is written out to `docs/schema.graphql`; a test fails when the code and that
 //! file disagree, so a schema change shows up in review like an OpenAPI change.
+//!
+//! One small document can ask for a great deal, so cost comes before work: `cost.rs` sizes
+//! each document (fragments measured once) and refuses one past the limits before the schema
+//! walks it, every field that reaches storage costs [`STORAGE_COST`] in the schema's own
+//! complexity, and each storage call is charged to the caller's rate limit like a REST request.
 
-{% if example %}mod errors;
-mod items;
+mod cost;
+mod errors;
+{% if example %}mod items;
 mod tenants;
-
-{% endif %}use async_graphql::{EmptySubscription, MergedObject, Object, Schema, SchemaBuilder, SimpleObject};
+{% endif %}
+use async_graphql::{EmptySubscription, MergedObject, Object, Schema, SchemaBuilder, SimpleObject};
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 use domain::auth::Principal;
@@ -24,7 +32,22 @@ use uuid::Uuid;
 use crate::auth::Authenticated;
 use crate::extract::ApiJson;
 use crate::me::MeResponse;
+use crate::problem::{ApiError, Problem};
+use crate::rate_limit;
 use crate::router::AppState;
+
+/// The complexity every field that reads or writes storage adds to its selection, so that
+/// `{ __typename }` under one is never free. With the default `max_complexity` of 1000, one
+/// document reaches storage at most 100 times, and each time is charged to the rate limit.
+pub(crate) const STORAGE_COST: usize = 10;
+
+/// Whether a field of this name reads or writes storage (a repository call per occurrence).
+fn reaches_storage(field: &str) -> bool {
+{% if example %}    items::STORAGE_FIELDS.contains(&field) || tenants::STORAGE_FIELDS.contains(&field)
+{% else %}    // No resource yet: list each resource's storage fields here as you add them.
+    let _ = field;
+    false
+{% endif %}}
 
 /// The `[graphql]` section of the configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -32,8 +55,12 @@ use crate::router::AppState;
 pub struct GraphqlSettings {
     /// Deepest nesting of selections a query may have; deeper ones are refused before they run.
     pub max_depth: usize,
-    /// Most fields (connections count their page size) a query may select.
+    /// Most complexity a query may have: each field costs 1, a field that reaches storage
+    /// [`STORAGE_COST`] more, and a connection its page size times (its selection + 1). Also
+    /// the most fields a document may hold with every fragment expanded.
     pub max_complexity: usize,
+    /// Most mutations one document may run.
+    pub max_mutations: usize,
     /// Whether `__schema` and `__type` answer. Off in production: the committed
     /// `docs/schema.graphql` is the contract, and a live map of it only helps an attacker.
     pub introspection: bool,
@@ -71,7 +98,8 @@ fn builder(settings: &GraphqlSettings) -> SchemaBuilder<Query, Mutation, EmptySu
     if settings.introspection {
         builder
     } else {
-        builder.disable_introspection()
+        // "Did you mean ...?" would map the schema as surely as introspection.
+        builder.disable_introspection().disable_suggestions()
     }
 }
 
@@ -84,17 +112,57 @@ pub(crate) fn routes(settings: &GraphqlSettings) -> Router<AppState> {
 
 /// Runs one GraphQL request as the authenticated caller. A malformed body is a problem+json
 /// answer like any REST body; errors inside a well-formed request come back as GraphQL errors
-/// (status 200), each carrying its problem in `extensions`.
+/// (status 200), each carrying its problem in `extensions`. A document past the limits is
+/// refused before anything runs; one the caller's rate limit cannot pay for is a 429 problem.
 async fn execute(
     State(state): State<AppState>,
     Extension(schema): Extension<ApiSchema>,
     Authenticated(principal): Authenticated,
-    ApiJson(request): ApiJson<async_graphql::Request>,
-) -> Json<async_graphql::Response> {
+    ApiJson(mut request): ApiJson<async_graphql::Request>,
+) -> Response {
+    let cost = match measure(&mut request, &state) {
+        Ok(cost) => cost,
+        Err(refused) => return answer(errors::refusal(refused)),
+    };
+    // The access guard charged this request once already.
+    let extra_calls = cost.storage_calls.saturating_sub(1);
+    if let Some(decision) = state.access.limits.spend(
+        &rate_limit::Caller::of(&principal),
+        u32::try_from(extra_calls).unwrap_or(u32::MAX),
+    ) && !decision.allowed
+    {
+        let mut response = Problem::from_status(StatusCode::TOO_MANY_REQUESTS).into_response();
+        decision.write_headers(response.headers_mut());
+        return response;
+    }
     {% if example %}let loader = tenants::loader(&state, &principal);
     let request = request.data(state).data(principal).data(loader);
 {% else %}let request = request.data(state).data(principal);
-{% endif %}    Json(schema.execute(request).await)
+{% endif %}    answer(schema.execute(request).await)
+}
+
+/// The document's cost, parsed once (the schema reuses the parse).
+fn measure(request: &mut async_graphql::Request, state: &AppState) -> Result<cost::Cost, ApiError> {
+    cost::check_nesting(&request.query)?;
+    let operation = request.operation_name.clone();
+    let document = request
+        .parsed_query()
+        .map_err(|error| Problem::bad_request(error.message))?;
+    cost::measure(
+        document,
+        operation.as_deref(),
+        &state.graphql,
+        reaches_storage,
+    )
+}
+
+/// The answer, its errors counted by status class (`graphql_errors_total`): GraphQL answers
+/// 200 whatever failed inside, so the error-ratio alert reads this series beside HTTP's.
+fn answer(response: async_graphql::Response) -> Response {
+    for class in errors::status_classes(&response) {
+        metrics::counter!("graphql_errors_total", "status_class" => class).increment(1);
+    }
+    Json(response).into_response()
 }
 
 /// Who the caller is, as `GET /api/v1/me` answers it.

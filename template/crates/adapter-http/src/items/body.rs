@@ -16,12 +16,21 @@ use crate::problem::{ApiError, FieldError, Problem};
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateItemBody {
-    /// Name, unique within the tenant: 1 to 100 characters after trimming.
-    #[schema(example = "Desk lamp", min_length = 1, max_length = 100)]
+    /// Name, unique within the tenant: 1 to 100 characters once leading and trailing white
+    /// space is trimmed, at least one of them visible, and no control characters.
+    #[schema(
+        example = "Desk lamp",
+        pattern = r"^[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^ \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u0000-\u001F\u007F-\u009F](?:[^\u0000-\u001F\u007F-\u009F]{0,98}[^ \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u0000-\u001F\u007F-\u009F])?[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub name: String,
-    /// Optional free text, at most 1000 characters.
+    /// Optional free text, at most 1000 characters; no control characters but line breaks
+    /// and tabs.
     #[serde(default)]
-    #[schema(example = "Warm white, 40 cm", max_length = 1000)]
+    #[schema(
+        example = "Warm white, 40 cm",
+        max_length = 1000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]{0,1000}$"
+    )]
     pub description: Option<String>,
 }
 
@@ -46,22 +55,35 @@ impl CreateItemBody {
 }
 
 /// The body of `PATCH /api/v1/tenants/{tenantId}/items/{itemId}` (JSON merge patch): absent
-/// fields stay as they are; `"description": null` removes the description.
+/// fields stay as they are; `"description": null` removes the description. At least one member;
+/// `name` and `status` cannot be removed, so `null` is refused for them.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateItemBody {
-    /// A new name.
-    #[serde(default)]
-    #[schema(example = "Floor lamp", min_length = 1, max_length = 100)]
-    pub name: Option<String>,
+    /// A new name, by the rules of `CreateItemBody.name`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, example = "Floor lamp", pattern = r"^[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^ \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u0000-\u001F\u007F-\u009F](?:[^\u0000-\u001F\u007F-\u009F]{0,98}[^ \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u0000-\u001F\u007F-\u009F])?[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$")]
+    pub name: Option<Option<String>>,
     /// A new description, or `null` to remove it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 1000)]
+    #[schema(value_type = Option<String>, max_length = 1000, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]{0,1000}$")]
     pub description: Option<Option<String>>,
-    /// A new status: `active` or `archived`.
-    #[serde(default)]
-    #[schema(example = "archived")]
-    pub status: Option<String>,
+    /// A new status.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = StatusName, example = "archived")]
+    pub status: Option<Option<String>>,
+}
+
+/// The statuses of an item, as the wire spells them.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = ItemStatus)]
+pub enum StatusName {
+    /// In use.
+    Active,
+    /// Kept for the record; out of the default view.
+    Archived,
 }
 
 /// Marks a field that was sent, even as `null`, so `null` can mean "remove".
@@ -75,7 +97,8 @@ impl UpdateItemBody {
     /// Parses the patch into domain changes, reporting every invalid field at once.
     pub fn into_domain(self) -> Result<ItemChanges, ApiError> {
         let mut errors = Vec::new();
-        let name = self.name.as_deref().map(ItemName::parse).transpose();
+        let name = required(&mut errors, "/name", self.name);
+        let name = name.as_deref().map(ItemName::parse).transpose();
         let name = collect(&mut errors, "/name", name).flatten();
         let description = self
             .description
@@ -87,7 +110,8 @@ impl UpdateItemBody {
             })
             .transpose();
         let description = collect(&mut errors, "/description", description).flatten();
-        let status = self.status.as_deref().map(ItemStatus::parse).transpose();
+        let status = required(&mut errors, "/status", self.status);
+        let status = status.as_deref().map(ItemStatus::parse).transpose();
         let status = collect(&mut errors, "/status", status).flatten();
         if !errors.is_empty() {
             return Err(Problem::validation(errors).into());
@@ -105,6 +129,26 @@ impl UpdateItemBody {
             return Err(Problem::validation(vec![nothing]).into());
         }
         Ok(changes)
+    }
+}
+
+/// A member that may be left out but not set to `null` (it cannot be removed): its value, or
+/// `None` when absent; a `null` is recorded as refused under `pointer`.
+fn required(
+    errors: &mut Vec<FieldError>,
+    pointer: &str,
+    member: Option<Option<String>>,
+) -> Option<String> {
+    match member {
+        Some(Some(value)) => Some(value),
+        Some(None) => {
+            errors.push(FieldError {
+                pointer: pointer.to_owned(),
+                detail: "cannot be null: leave the member out to keep the current value".to_owned(),
+            });
+            None
+        }
+        None => None,
     }
 }
 
@@ -136,8 +180,8 @@ pub struct ItemResponse {
     pub name: String,
     /// Free text, when given.
     pub description: Option<String>,
-    /// `active` or `archived`.
-    #[schema(example = "active")]
+    /// Whether the item is in use.
+    #[schema(value_type = StatusName, example = "active")]
     pub status: String,
     /// Incremented on every change; also the ETag.
     pub version: i64,
@@ -214,6 +258,18 @@ mod tests {
         assert_eq!(clear.into_domain().unwrap().description, Some(None));
         let keep: UpdateItemBody = serde_json::from_str(r#"{"status": "archived"}"#).unwrap();
         assert_eq!(keep.into_domain().unwrap().description, None);
+    }
+
+    #[test]
+    fn a_patch_refuses_null_for_members_that_cannot_be_removed() {
+        for body in [r#"{"name": null}"#, r#"{"status": null, "name": "lamp"}"#] {
+            let patch: UpdateItemBody = serde_json::from_str(body).unwrap();
+            assert_eq!(
+                patch.into_domain().unwrap_err().problem().status,
+                422,
+                "{body}"
+            );
+        }
     }
 
     #[test]

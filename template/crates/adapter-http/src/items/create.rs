@@ -10,7 +10,7 @@ use super::body::{CreateItemBody, ItemResponse};
 use super::{TenantPath, item_path};
 use crate::auth::Authenticated;
 use crate::conditional::etag;
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiPath, JsonBody};
 use crate::problem::{ApiError, FieldError, Problem};
 use crate::router::AppState;
 
@@ -25,7 +25,7 @@ const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
     tag = "items",
     params(
         ("tenantId" = Uuid, Path, description = "The owning tenant"),
-        ("Idempotency-Key" = Option<String>, Header,
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$",
             description = "1-255 visible ASCII characters; retries with the same key and body create nothing new"),
     ),
     request_body = CreateItemBody,
@@ -50,11 +50,15 @@ pub async fn create_item(
     Authenticated(principal): Authenticated,
     ApiPath(path): ApiPath<TenantPath>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<CreateItemBody>,
+    body: JsonBody<CreateItemBody>,
 ) -> Result<(StatusCode, HeaderMap, Json<ItemResponse>), ApiError> {
+    let tenant_id = path.tenant_id.into();
+    // Who may, then the input: see `JsonBody`.
+    state.items.authorize_create(&principal, tenant_id)?;
+    let body = body.parse()?;
     let key = headers.get("idempotency-key").map(HeaderValue::as_bytes);
     let idempotency = idempotency(key, &body)?;
-    let new_item = body.into_domain(path.tenant_id.into())?;
+    let new_item = body.into_domain(tenant_id)?;
     let created = state
         .items
         .create(&principal, new_item, idempotency)

@@ -4,9 +4,9 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 
-use super::ItemPath;
+use super::{ItemPath, expected_version};
 use crate::auth::Authenticated;
-use crate::conditional::optional_version;
+use crate::conditional::optional_match;
 use crate::extract::ApiPath;
 use crate::problem::{ApiError, Problem};
 use crate::router::AppState;
@@ -19,7 +19,8 @@ use crate::router::AppState;
     params(
         ("tenantId" = Uuid, Path, description = "The owning tenant"),
         ("itemId" = Uuid, Path, description = "The item"),
-        ("If-Match" = Option<String>, Header, description = "Delete only if still at this ETag"),
+        ("If-Match" = Option<String>, Header, pattern = r#"^(?:[ \t]*\*[ \t]*|[ \t,]*(?:(?:W/)?"[!#-~]*"[ \t]*(?:,[ \t,]*|$))*)$"#,
+            description = "Delete only if still at this ETag (or one of these; `*`: any version); compared strongly (RFC 9110)"),
     ),
     responses(
         (status = 204, description = "Deleted"),
@@ -35,15 +36,12 @@ pub async fn delete_item(
     ApiPath(path): ApiPath<ItemPath>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let expected_version = optional_version(&headers)?;
+    let (tenant_id, id) = (path.tenant_id.into(), path.item_id.into());
+    state.items.authorize_delete(&principal, tenant_id, id)?;
+    let expected = expected_version(optional_match(&headers)?);
     state
         .items
-        .delete(
-            &principal,
-            path.tenant_id.into(),
-            path.item_id.into(),
-            expected_version,
-        )
+        .delete(&principal, tenant_id, id, expected)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

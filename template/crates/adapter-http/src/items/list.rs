@@ -9,14 +9,14 @@ use domain::items::{Item, ItemCursor, ItemSort, ItemStatus, ListItems, PageSize}
 use domain::tenants::TenantId;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::body::{ItemPageResponse, ItemResponse, PageLinks};
+use super::body::{ItemPageResponse, ItemResponse, PageLinks, StatusName};
 use super::{TenantPath, collection_path};
 use crate::auth::Authenticated;
 use crate::cursor::CursorCodec;
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::{ApiPath, query_of};
 use crate::problem::{ApiError, FieldError, Problem};
 use crate::router::AppState;
 
@@ -29,13 +29,32 @@ pub struct ListItemsQuery {
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// Order: `createdAt` (default), `-createdAt`, `name` or `-name` (`-` for descending).
-    #[param(example = "-createdAt")]
+    #[param(inline, value_type = Option<SortName>, example = "-createdAt")]
     sort: Option<String>,
-    /// Only items with this status: `active` or `archived`.
-    #[param(example = "active")]
+    /// Only items with this status.
+    #[param(inline, value_type = Option<StatusName>, example = "active")]
     status: Option<String>,
-    /// Continue from here: the `cursor` in the previous page's `links.next`, unmodified.
+    /// Continue from here: the `cursor` in the previous page's `links.next`, unmodified (a
+    /// sealed token: any other value is refused).
+    #[param(min_length = 1)]
     cursor: Option<String>,
+}
+
+/// The orders a listing accepts, as the `sort` parameter spells them.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub enum SortName {
+    /// Oldest first (the default).
+    #[serde(rename = "createdAt")]
+    CreatedAscending,
+    /// Newest first.
+    #[serde(rename = "-createdAt")]
+    CreatedDescending,
+    /// By name, A to Z.
+    #[serde(rename = "name")]
+    NameAscending,
+    /// By name, Z to A.
+    #[serde(rename = "-name")]
+    NameDescending,
 }
 
 /// What a cursor seals: the query it belongs to, and where the next page starts.
@@ -93,8 +112,12 @@ pub async fn list_items(
     Authenticated(principal): Authenticated,
     ApiPath(path): ApiPath<TenantPath>,
     OriginalUri(uri): OriginalUri,
-    ApiQuery(query): ApiQuery<ListItemsQuery>,
 ) -> Result<Json<ItemPageResponse>, ApiError> {
+    // Who may, then the parameters: see `crate::extract::JsonBody`.
+    state
+        .items
+        .authorize_list(&principal, path.tenant_id.into())?;
+    let query: ListItemsQuery = query_of(&uri)?;
     let request = PageRequest {
         tenant: path.tenant_id,
         limit: query.limit,

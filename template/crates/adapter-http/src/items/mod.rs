@@ -11,11 +11,13 @@ mod get;
 mod list;
 mod update;
 
+use domain::items::ExpectedVersion;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::conditional::IfMatch;
 use crate::router::AppState;
 {% if graphql %}
 // GraphQL (`crate::graphql`) reuses the same parsing, listing and idempotency rules.
@@ -57,4 +59,12 @@ fn collection_path(tenant_id: impl std::fmt::Display) -> String {
 /// Where an item lives, for `Location` headers and links.
 fn item_path(tenant_id: impl std::fmt::Display, item_id: impl std::fmt::Display) -> String {
     format!("/api/v1/tenants/{tenant_id}/items/{item_id}")
+}
+
+/// `If-Match` as the items' precondition.
+fn expected_version(if_match: IfMatch) -> ExpectedVersion {
+    match if_match {
+        IfMatch::Any => ExpectedVersion::Any,
+        IfMatch::Versions(versions) => ExpectedVersion::OneOf(versions),
+    }
 }

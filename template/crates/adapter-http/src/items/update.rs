@@ -1,18 +1,16 @@
 //! `PATCH /api/v1/tenants/{tenantId}/items/{itemId}`: change an item you have read, never
 //! overwriting a change you have not seen (`If-Match` required).
 
+use super::body::{ItemResponse, UpdateItemBody};
+use super::{ItemPath, expected_version};
+use crate::auth::Authenticated;
+use crate::conditional::{etag, required_match};
+use crate::extract::{ApiPath, JsonBody};
+use crate::problem::{ApiError, Problem};
+use crate::router::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
-use domain::items::UpdateItem;
-
-use super::ItemPath;
-use super::body::{ItemResponse, UpdateItemBody};
-use crate::auth::Authenticated;
-use crate::conditional::{etag, required_version};
-use crate::extract::{ApiJson, ApiPath};
-use crate::problem::{ApiError, Problem};
-use crate::router::AppState;
 
 /// Applies a JSON merge patch to an item at the version named by `If-Match`.
 #[utoipa::path(
@@ -22,7 +20,8 @@ use crate::router::AppState;
     params(
         ("tenantId" = Uuid, Path, description = "The owning tenant"),
         ("itemId" = Uuid, Path, description = "The item"),
-        ("If-Match" = String, Header, description = "ETag of the version you read"),
+        ("If-Match" = String, Header, pattern = r#"^(?:[ \t]*\*[ \t]*|[ \t,]*(?:(?:W/)?"[!#-~]*"[ \t]*(?:,[ \t,]*|$))*)$"#,
+            description = "The ETag of the version you read, a list of ETags, or `*` (any version); compared strongly (RFC 9110): a weak tag matches nothing"),
     ),
     request_body(content = UpdateItemBody, content_type = "application/merge-patch+json"),
     responses(
@@ -44,16 +43,17 @@ pub async fn update_item(
     Authenticated(principal): Authenticated,
     ApiPath(path): ApiPath<ItemPath>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<UpdateItemBody>,
+    body: JsonBody<UpdateItemBody>,
 ) -> Result<(HeaderMap, Json<ItemResponse>), ApiError> {
-    let expected_version = required_version(&headers)?;
-    let update = UpdateItem {
-        tenant_id: path.tenant_id.into(),
-        id: path.item_id.into(),
-        expected_version,
-        changes: body.into_domain()?,
-    };
-    let item = state.items.update(&principal, update).await?;
+    let (tenant_id, id) = (path.tenant_id.into(), path.item_id.into());
+    // Who may, then the precondition, then the body: see `JsonBody`.
+    state.items.authorize_update(&principal, tenant_id, id)?;
+    let expected = expected_version(required_match(&headers)?);
+    let changes = body.parse()?.into_domain()?;
+    let item = state
+        .items
+        .update_matching(&principal, tenant_id, id, expected, changes)
+        .await?;
     let mut response_headers = HeaderMap::new();
     response_headers.insert(header::ETAG, etag(item.version));
     Ok((response_headers, Json(ItemResponse::from(item))))

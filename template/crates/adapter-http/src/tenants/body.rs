@@ -12,8 +12,12 @@ use crate::problem::{ApiError, FieldError, Problem};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTenantBody {
-    /// Unique name, 1 to 100 characters after trimming.
-    #[schema(example = "Acme", min_length = 1, max_length = 100)]
+    /// Unique name, by the rules of an item's name: 1 to 100 characters once leading and
+    /// trailing white space is trimmed, at least one of them visible, no control characters.
+    #[schema(
+        example = "Acme",
+        pattern = r"^[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^ \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u0000-\u001F\u007F-\u009F](?:[^\u0000-\u001F\u007F-\u009F]{0,98}[^ \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u0000-\u001F\u007F-\u009F])?[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub name: String,
 }
 

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 
 use super::body::{CreateTenantBody, TenantResponse};
 use crate::auth::Authenticated;
-use crate::extract::ApiJson;
+use crate::extract::JsonBody;
 use crate::problem::{ApiError, Problem};
 use crate::router::AppState;
 
@@ -30,12 +30,12 @@ use crate::router::AppState;
 pub async fn create_tenant(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    ApiJson(body): ApiJson<CreateTenantBody>,
+    body: JsonBody<CreateTenantBody>,
 ) -> Result<(StatusCode, HeaderMap, Json<TenantResponse>), ApiError> {
-    let tenant = state
-        .tenants
-        .create(&principal, body.into_domain()?)
-        .await?;
+    // Who may, then the body: see `JsonBody`.
+    state.tenants.authorize_create(&principal)?;
+    let new_tenant = body.parse()?.into_domain()?;
+    let tenant = state.tenants.create(&principal, new_tenant).await?;
     let mut headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/tenants/{}", tenant.id)) {
         headers.insert(header::LOCATION, location);

@@ -138,7 +138,8 @@ pub fn healthy_probes() -> Vec<Arc<dyn DependencyProbe>> {
 pub fn graphql_settings() -> adapter_http::graphql::GraphqlSettings {
     adapter_http::graphql::GraphqlSettings {
         max_depth: 8,
-        max_complexity: 500,
+        max_complexity: 1000,
+        max_mutations: 10,
         introspection: true,
     }
 }
@@ -238,6 +239,18 @@ impl TestRouter {
             router: router(state),
             authenticate: true,
         }
+    }
+
+    /// The value of one series on `/metrics` (`name{label="value"}`, labels as rendered), or 0.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let exposition = self.send(Method::GET, "/metrics", None).await.text();
+        exposition
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.rsplit_once(' ')?;
+                (name == series).then(|| value.parse().ok())?
+            })
+            .unwrap_or(0.0)
     }
 
     pub async fn send(&self, method: Method, uri: &str, json: Option<Value>) -> TestResponse {

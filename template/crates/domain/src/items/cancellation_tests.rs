@@ -261,7 +261,11 @@ async fn a_delete_cancelled_after_its_commit_still_retires_the_cached_copy() {
     open.send_replace(false);
     let delete = request({
         let service = service.clone();
-        async move { service.delete(&admin(tenant), tenant, id, None).await }
+        async move {
+            service
+                .delete(&admin(tenant), tenant, id, ExpectedVersion::Any)
+                .await
+        }
     });
     assert!(
         eventually(|| async { repository.get(tenant, id).await.is_err() }).await,

@@ -30,9 +30,9 @@ pub use in_memory_cache::InMemoryItemCache;
 #[cfg(any(test, feature = "in-memory"))]
 pub use in_memory_notifier::RecordingItemNotifier;
 pub use model::{
-    CreatedItem, Idempotency, IdempotencyKey, InvalidItem, Item, ItemChanges, ItemCursor,
-    ItemDescription, ItemId, ItemName, ItemPage, ItemSort, ItemStatus, ListItems, NewItem,
-    PageSize, UpdateItem,
+    CreatedItem, ExpectedVersion, Idempotency, IdempotencyKey, InvalidItem, Item, ItemChanges,
+    ItemCursor, ItemDescription, ItemId, ItemName, ItemPage, ItemSort, ItemStatus, ListItems,
+    NewItem, PageSize, UpdateItem,
 };
 pub use notifier::{ItemNotifier, NotifyError};
 pub use repository::ItemRepository;

@@ -269,6 +269,53 @@ pub struct UpdateItem {
     pub changes: ItemChanges,
 }
 
+/// The versions of an item a change may apply to: HTTP's `If-Match` (`*`, or a list of
+/// ETags), GraphQL's `expectedVersion`. A change to any other version is refused, so a client
+/// never overwrites a change it has not seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// Whatever version the item has (it must exist).
+    Any,
+    /// One of these versions. Empty: none can match (the client named only tags this
+    /// service never gives out).
+    OneOf(Vec<i64>),
+}
+
+impl ExpectedVersion {
+    /// Exactly `version`.
+    #[must_use]
+    pub fn exactly(version: i64) -> Self {
+        Self::OneOf(vec![version])
+    }
+
+    /// Whether a change may apply to an item at `version`.
+    #[must_use]
+    pub fn admits(&self, version: i64) -> bool {
+        match self {
+            Self::Any => true,
+            Self::OneOf(versions) => versions.contains(&version),
+        }
+    }
+
+    /// The one version named, when exactly one is: the repository can check it itself.
+    #[must_use]
+    pub fn single(&self) -> Option<i64> {
+        match self {
+            Self::OneOf(versions) if versions.len() == 1 => versions.first().copied(),
+            _ => None,
+        }
+    }
+
+    /// The first version named, to report beside the current one when none matched.
+    #[must_use]
+    pub fn first(&self) -> Option<i64> {
+        match self {
+            Self::Any => None,
+            Self::OneOf(versions) => versions.first().copied(),
+        }
+    }
+}
+
 /// A key that makes retrying a create safe: the same key returns the first result.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IdempotencyKey(String);

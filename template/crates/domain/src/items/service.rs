@@ -12,20 +12,23 @@ use std::sync::Arc;
 use tracing::instrument;
 
 use super::{
-    CacheError, CreateItemError, CreatedItem, DeleteItemError, GetItemError, Idempotency, Item,
-    ItemCache, ItemId, ItemNotifier, ItemPage, ItemRepository, ListItems, ListItemsError, NewItem,
-    UpdateItem, UpdateItemError,
+    CacheError, CreateItemError, CreatedItem, DeleteItemError, ExpectedVersion, GetItemError,
+    Idempotency, Item, ItemCache, ItemChanges, ItemId, ItemNotifier, ItemPage, ItemRepository,
+    ListItems, ListItemsError, NewItem, UpdateItem, UpdateItemError,
 };
 use crate::audit;
-use crate::auth::{Permission, Principal};
+use crate::auth::{Forbidden, Permission, Principal};
 use crate::detach::{self, Spawn};
 use crate::single_flight::SingleFlight;
 use crate::tenants::TenantId;
 
 /// Runs the item use cases against whatever repository and cache the composition root gives
-/// it. Every use case takes the [`Principal`] acting: it checks the permission first (403 when
-/// missing) and treats another tenant's items as nonexistent (404, so existence does not leak);
-/// the repository then filters every query on the tenant as a second wall.
+/// it. Every use case takes the [`Principal`] acting and checks, before anything else and in
+/// this order: another tenant's items do not exist (404, so existence does not leak), then the
+/// role must grant the operation (403). The `authorize_*` methods are those first checks alone:
+/// a way in calls its operation's before it parses the rest of the request, so a caller outside
+/// the tenant or without the role learns nothing from how its input would have been judged.
+/// The repository then filters every query on the tenant as a second wall.
 ///
 /// Single reads are cache-aside: the cache first, the repository on a miss (one load per
 /// key at a time), the result cached. Every successful write refreshes or retires the cached
@@ -56,6 +59,79 @@ impl ItemService {
         }
     }
 
+    /// What [`ItemService::create`] checks first.
+    ///
+    /// # Errors
+    /// `TenantNotFound` for another tenant, then `Forbidden`.
+    pub fn authorize_create(
+        &self,
+        principal: &Principal,
+        tenant_id: TenantId,
+    ) -> Result<(), CreateItemError> {
+        scope(principal, tenant_id, Permission::WriteItems, || {
+            CreateItemError::TenantNotFound(tenant_id)
+        })
+    }
+
+    /// What [`ItemService::get`] checks first.
+    ///
+    /// # Errors
+    /// `NotFound` for another tenant's item, then `Forbidden`.
+    pub fn authorize_get(
+        &self,
+        principal: &Principal,
+        tenant_id: TenantId,
+        id: ItemId,
+    ) -> Result<(), GetItemError> {
+        scope(principal, tenant_id, Permission::ReadItems, || {
+            GetItemError::NotFound(id)
+        })
+    }
+
+    /// What [`ItemService::list`] checks first.
+    ///
+    /// # Errors
+    /// `TenantNotFound` for another tenant, then `Forbidden`.
+    pub fn authorize_list(
+        &self,
+        principal: &Principal,
+        tenant_id: TenantId,
+    ) -> Result<(), ListItemsError> {
+        scope(principal, tenant_id, Permission::ReadItems, || {
+            ListItemsError::TenantNotFound(tenant_id)
+        })
+    }
+
+    /// What [`ItemService::update`] checks first.
+    ///
+    /// # Errors
+    /// `NotFound` for another tenant's item, then `Forbidden`.
+    pub fn authorize_update(
+        &self,
+        principal: &Principal,
+        tenant_id: TenantId,
+        id: ItemId,
+    ) -> Result<(), UpdateItemError> {
+        scope(principal, tenant_id, Permission::WriteItems, || {
+            UpdateItemError::NotFound(id)
+        })
+    }
+
+    /// What [`ItemService::delete`] checks first.
+    ///
+    /// # Errors
+    /// `NotFound` for another tenant's item, then `Forbidden`.
+    pub fn authorize_delete(
+        &self,
+        principal: &Principal,
+        tenant_id: TenantId,
+        id: ItemId,
+    ) -> Result<(), DeleteItemError> {
+        scope(principal, tenant_id, Permission::DeleteItems, || {
+            DeleteItemError::NotFound(id)
+        })
+    }
+
     /// Creates an item, at most once per idempotency key.
     ///
     /// # Errors
@@ -67,10 +143,7 @@ impl ItemService {
         item: NewItem,
         idempotency: Option<Idempotency>,
     ) -> Result<CreatedItem, CreateItemError> {
-        principal.require(Permission::WriteItems)?;
-        if !principal.acts_for(item.tenant_id.as_uuid()) {
-            return Err(CreateItemError::TenantNotFound(item.tenant_id));
-        }
+        self.authorize_create(principal, item.tenant_id)?;
         let (this, principal) = (self.clone(), principal.clone());
         detach::to_completion(self.spawner.as_ref(), async move {
             let created = this.repository.create(&item, idempotency.as_ref()).await?;
@@ -100,10 +173,7 @@ impl ItemService {
         tenant_id: TenantId,
         id: ItemId,
     ) -> Result<Item, GetItemError> {
-        principal.require(Permission::ReadItems)?;
-        if !principal.acts_for(tenant_id.as_uuid()) {
-            return Err(GetItemError::NotFound(id));
-        }
+        self.authorize_get(principal, tenant_id, id)?;
         match self.cache.get(tenant_id, id).await {
             Ok(Some(item)) => {
                 tracing::Span::current().record("cache", "hit");
@@ -146,14 +216,11 @@ impl ItemService {
         principal: &Principal,
         query: ListItems,
     ) -> Result<ItemPage, ListItemsError> {
-        principal.require(Permission::ReadItems)?;
-        if !principal.acts_for(query.tenant_id.as_uuid()) {
-            return Err(ListItemsError::TenantNotFound(query.tenant_id));
-        }
+        self.authorize_list(principal, query.tenant_id)?;
         self.repository.list(&query).await
     }
 
-    /// Changes an item the client has seen at `expected_version`.
+    /// Changes an item the client has seen at `update.expected_version`.
     ///
     /// # Errors
     /// See [`UpdateItemError`].
@@ -163,12 +230,54 @@ impl ItemService {
         principal: &Principal,
         update: UpdateItem,
     ) -> Result<Item, UpdateItemError> {
-        principal.require(Permission::WriteItems)?;
-        if !principal.acts_for(update.tenant_id.as_uuid()) {
-            return Err(UpdateItemError::NotFound(update.id));
-        }
+        let expected = ExpectedVersion::exactly(update.expected_version);
+        self.update_matching(
+            principal,
+            update.tenant_id,
+            update.id,
+            expected,
+            update.changes,
+        )
+        .await
+    }
+
+    /// Changes an item if its version is one `expected` admits (HTTP `If-Match`).
+    ///
+    /// # Errors
+    /// See [`UpdateItemError`]; `VersionMismatch` when the item is at another version.
+    #[instrument(skip_all, fields(tenant.id = %tenant_id, item.id = %id), err(level = "debug"))]
+    pub async fn update_matching(
+        &self,
+        principal: &Principal,
+        tenant_id: TenantId,
+        id: ItemId,
+        expected: ExpectedVersion,
+        changes: ItemChanges,
+    ) -> Result<Item, UpdateItemError> {
+        self.authorize_update(principal, tenant_id, id)?;
         let (this, principal) = (self.clone(), principal.clone());
         detach::to_completion(self.spawner.as_ref(), async move {
+            let expected_version = match expected.single() {
+                Some(version) => version,
+                None => this
+                    .current_version(tenant_id, id, &expected)
+                    .await
+                    .map_err(|refusal| match refusal {
+                        Refusal::NotFound => UpdateItemError::NotFound(id),
+                        Refusal::Stale { expected, current } => UpdateItemError::VersionMismatch {
+                            id,
+                            expected,
+                            current,
+                        },
+                        Refusal::Unexpected(error) => UpdateItemError::Unexpected(error),
+                    })?,
+            };
+            let update = UpdateItem {
+                tenant_id,
+                id,
+                expected_version,
+                changes,
+            };
             let item = this.repository.update(&update).await?;
             audit::write(&principal, "item.update", &resource(&item.id));
             this.committed(&item).await;
@@ -178,24 +287,40 @@ impl ItemService {
         .map_err(anyhow::Error::from)?
     }
 
-    /// Deletes an item, optionally only at `expected_version`.
+    /// Deletes an item if its version is one `expected` admits (`Any`: whatever it is).
     ///
     /// # Errors
     /// See [`DeleteItemError`].
-    #[instrument(skip(self, principal), fields(tenant.id = %tenant_id, item.id = %id), err(level = "debug"))]
+    #[instrument(skip(self, principal, expected), fields(tenant.id = %tenant_id, item.id = %id), err(level = "debug"))]
     pub async fn delete(
         &self,
         principal: &Principal,
         tenant_id: TenantId,
         id: ItemId,
-        expected_version: Option<i64>,
+        expected: ExpectedVersion,
     ) -> Result<(), DeleteItemError> {
-        principal.require(Permission::DeleteItems)?;
-        if !principal.acts_for(tenant_id.as_uuid()) {
-            return Err(DeleteItemError::NotFound(id));
-        }
+        self.authorize_delete(principal, tenant_id, id)?;
         let (this, principal) = (self.clone(), principal.clone());
         detach::to_completion(self.spawner.as_ref(), async move {
+            let expected_version = match (&expected, expected.single()) {
+                (ExpectedVersion::Any, _) => None,
+                (_, Some(version)) => Some(version),
+                (_, None) => Some(
+                    this.current_version(tenant_id, id, &expected)
+                        .await
+                        .map_err(|refusal| match refusal {
+                            Refusal::NotFound => DeleteItemError::NotFound(id),
+                            Refusal::Stale { expected, current } => {
+                                DeleteItemError::VersionMismatch {
+                                    id,
+                                    expected,
+                                    current,
+                                }
+                            }
+                            Refusal::Unexpected(error) => DeleteItemError::Unexpected(error),
+                        })?,
+                ),
+            };
             let version = this
                 .repository
                 .delete(tenant_id, id, expected_version)
@@ -211,6 +336,33 @@ impl ItemService {
         .map_err(anyhow::Error::from)?
     }
 
+    /// The item's current version, read from the repository (never the cache), when `expected`
+    /// admits it. The change that follows still names that version, so a write in between is
+    /// refused as stale rather than overwritten.
+    async fn current_version(
+        &self,
+        tenant_id: TenantId,
+        id: ItemId,
+        expected: &ExpectedVersion,
+    ) -> Result<i64, Refusal> {
+        let current = match self.repository.get(tenant_id, id).await {
+            Ok(item) => item.version,
+            Err(GetItemError::NotFound(_)) => return Err(Refusal::NotFound),
+            Err(GetItemError::Forbidden(forbidden)) => {
+                return Err(Refusal::Unexpected(forbidden.into()));
+            }
+            Err(GetItemError::Unexpected(error)) => return Err(Refusal::Unexpected(error)),
+        };
+        if expected.admits(current) {
+            Ok(current)
+        } else {
+            Err(Refusal::Stale {
+                expected: expected.first().unwrap_or(0),
+                current,
+            })
+        }
+    }
+
     /// After a committed write of `item`: reads that start now do not join a load that may
     /// have read the row before the write, and the cache gets the new version (which outranks
     /// any older copy a concurrent reader may still put back).
@@ -224,6 +376,28 @@ impl ItemService {
             log_cache_error("write", &error);
         }
     }
+}
+
+/// Why a change named versions the item does not have, before the change is tried.
+enum Refusal {
+    NotFound,
+    Stale { expected: i64, current: i64 },
+    Unexpected(anyhow::Error),
+}
+
+/// The first checks of every item use case, in order: another tenant's items do not exist
+/// (`not_found`), then the role must grant `permission`.
+fn scope<E: From<Forbidden>>(
+    principal: &Principal,
+    tenant_id: TenantId,
+    permission: Permission,
+    not_found: impl FnOnce() -> E,
+) -> Result<(), E> {
+    if !principal.acts_for(tenant_id.as_uuid()) {
+        return Err(not_found());
+    }
+    principal.require(permission)?;
+    Ok(())
 }
 
 /// How an item is named in the audit trail.
@@ -252,8 +426,8 @@ mod tests {
     use crate::auth::{Forbidden, Role};
 
     use crate::items::{
-        IdempotencyKey, InMemoryItemCache, InMemoryItemRepository, ItemChanges, ItemCursor,
-        ItemName, ItemSort, PageSize, RecordingItemNotifier,
+        ExpectedVersion, IdempotencyKey, InMemoryItemCache, InMemoryItemRepository, ItemChanges,
+        ItemCursor, ItemName, ItemSort, PageSize, RecordingItemNotifier,
     };
 
     /// A principal with every item permission in `tenant`.
@@ -339,7 +513,7 @@ mod tests {
             "never stale after a write"
         );
         service
-            .delete(&admin(tenant), tenant, item.id, None)
+            .delete(&admin(tenant), tenant, item.id, ExpectedVersion::Any)
             .await
             .unwrap();
         assert!(matches!(
@@ -383,7 +557,7 @@ mod tests {
             item
         );
         service
-            .delete(&admin(tenant), tenant, item.id, None)
+            .delete(&admin(tenant), tenant, item.id, ExpectedVersion::Any)
             .await
             .unwrap();
         cache.set_down(false);
@@ -433,7 +607,9 @@ mod tests {
             Err(GetItemError::NotFound(_))
         ));
         assert!(matches!(
-            service.delete(&intruder, tenant, created.id, None).await,
+            service
+                .delete(&intruder, tenant, created.id, ExpectedVersion::Any)
+                .await,
             Err(DeleteItemError::NotFound(_))
         ));
         assert!(matches!(
@@ -456,9 +632,109 @@ mod tests {
             })
         ));
         assert!(matches!(
-            service.delete(&viewer, tenant, created.id, None).await,
+            service
+                .delete(&viewer, tenant, created.id, ExpectedVersion::Any)
+                .await,
             Err(DeleteItemError::Forbidden(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn outside_its_tenant_a_principal_without_the_role_is_told_not_found_not_forbidden() {
+        let (service, tenant, other) = (service(), TenantId::generate(), TenantId::generate());
+        let created = service
+            .create(&admin(tenant), new_item(tenant, "lamp"), None)
+            .await
+            .unwrap()
+            .item;
+        let stranger = Principal::new("reader", other.as_uuid(), [Role::Viewer]);
+        assert!(matches!(
+            service.authorize_create(&stranger, tenant),
+            Err(CreateItemError::TenantNotFound(_))
+        ));
+        assert!(matches!(
+            service.authorize_update(&stranger, tenant, created.id),
+            Err(UpdateItemError::NotFound(_))
+        ));
+        assert!(matches!(
+            service
+                .delete(&stranger, tenant, created.id, ExpectedVersion::Any)
+                .await,
+            Err(DeleteItemError::NotFound(_))
+        ));
+        let viewer = Principal::new("reader", tenant.as_uuid(), [Role::Viewer]);
+        assert!(matches!(
+            service.authorize_update(&viewer, tenant, created.id),
+            Err(UpdateItemError::Forbidden(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_change_applies_to_any_listed_version_or_to_whatever_version_with_any() {
+        let (service, tenant) = (service(), TenantId::generate());
+        let id = service
+            .create(&admin(tenant), new_item(tenant, "lamp"), None)
+            .await
+            .unwrap()
+            .item
+            .id;
+        let rename = |name: &str| ItemChanges {
+            name: Some(ItemName::parse(name).unwrap()),
+            ..ItemChanges::default()
+        };
+        let listed = ExpectedVersion::OneOf(vec![7, 1]);
+        let changed = service
+            .update_matching(&admin(tenant), tenant, id, listed, rename("desk lamp"))
+            .await
+            .unwrap();
+        assert_eq!(changed.version, 2);
+        let stale = service
+            .update_matching(
+                &admin(tenant),
+                tenant,
+                id,
+                ExpectedVersion::OneOf(vec![1, 3]),
+                rename("floor lamp"),
+            )
+            .await;
+        assert!(matches!(
+            stale,
+            Err(UpdateItemError::VersionMismatch { current: 2, .. })
+        ));
+        let none_of_ours = service
+            .update_matching(
+                &admin(tenant),
+                tenant,
+                id,
+                ExpectedVersion::OneOf(vec![]),
+                rename("floor lamp"),
+            )
+            .await;
+        assert!(matches!(
+            none_of_ours,
+            Err(UpdateItemError::VersionMismatch { .. })
+        ));
+        let any = service
+            .update_matching(
+                &admin(tenant),
+                tenant,
+                id,
+                ExpectedVersion::Any,
+                rename("floor lamp"),
+            )
+            .await
+            .unwrap();
+        assert_eq!((any.version, any.name.as_str()), (3, "floor lamp"));
+        let missing = service
+            .update_matching(
+                &admin(tenant),
+                tenant,
+                ItemId::generate(),
+                ExpectedVersion::Any,
+                rename("ghost"),
+            )
+            .await;
+        assert!(matches!(missing, Err(UpdateItemError::NotFound(_))));
     }
 
     #[tokio::test]
@@ -559,11 +835,11 @@ mod tests {
             .unwrap()
             .item;
         service
-            .delete(&admin(tenant), tenant, created.id, None)
+            .delete(&admin(tenant), tenant, created.id, ExpectedVersion::Any)
             .await
             .unwrap();
         let again = service
-            .delete(&admin(tenant), tenant, created.id, None)
+            .delete(&admin(tenant), tenant, created.id, ExpectedVersion::Any)
             .await;
         assert!(matches!(again, Err(DeleteItemError::NotFound(_))));
     }
