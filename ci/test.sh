@@ -104,6 +104,8 @@ note_for() {
             grep -m1 '^requests ok' "$2" ;;
         todo)
             grep -m1 'items:' "$2" ;;
+        fuzz)
+            grep -E '^(schemathesis|docs:)' "$2" | sed -e 's/^schemathesis //' | paste -sd ';' - ;;
         checkov)
             awk '/^Passed checks/ {gsub(",", ""); p += $3; f += $6; s += $9} END {printf "%d passed, %d failed, %d skipped (justified in the manifests)", p, f, s}' "$2" ;;
         hadolint | workflows | kubernetes | cargo-deny)
@@ -244,12 +246,16 @@ for variant in "${order[@]}"; do
             else
                 step "$variant" readme-curl bash "$repo/tests/readme_curl.sh" README.md "$project" "Try the example resource"
             fi
+        # An outsider's tries: schemathesis over the OpenAPI document (and GraphQL), hostile
+        # GraphQL documents, and /docs in headless Chromium, against the running service.
+        absent crates/domain/src/items fuzz "example=false" ||
+            step "$variant" fuzz python3 "$repo/tests/api_fuzz.py" . "$CARGO_TARGET_DIR/debug/$project" "$python_tools" "$variant"
         step "$variant" todo python3 "$repo/tests/todo_check.py" . "$logs/todo-ids-$variant.tsv"
         if [[ $variant == default ]]; then
             step "$variant" release-drain release_drain "$project"
         fi
     else
-        for skipped in clippy sqlx-offline openapi hadolint kubernetes alerts checkov workflows cargo-deny test readme-curl todo release-drain; do
+        for skipped in clippy sqlx-offline openapi hadolint kubernetes alerts checkov workflows cargo-deny test readme-curl fuzz todo release-drain; do
             record "$variant" "$skipped" SKIP 0 "build failed"
         done
     fi

@@ -141,6 +141,10 @@ async fn introspection_answers_only_where_it_is_enabled() {
     let open = TestRouter::default();
     let answer = graphql(&open, &token, query, json!({})).await;
     assert_eq!(answer["data"]["__schema"]["queryType"]["name"], "Query");
+    // Tools ask for types nested deeper than the depth limit of data queries.
+    let tooling = "{ __schema { types { name fields { name type { name ofType { name ofType { name ofType { name ofType { name } } } } } } } } }";
+    let answer = graphql(&open, &token, tooling, json!({})).await;
+    assert!(answer["data"]["__schema"]["types"].is_array(), "{answer}");
 
     let mut closed = default_state();
     closed.graphql.introspection = false;

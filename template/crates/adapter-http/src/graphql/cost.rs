@@ -40,6 +40,9 @@ pub(crate) struct Cost {
     pub storage_calls: u64,
     /// Root fields of a mutation.
     pub mutations: u64,
+    /// Whether every root field is introspection's (`__schema`, `__type`, `__typename`): tools
+    /// ask the schema that way, with queries nested deeper than any data query needs.
+    pub introspection: bool,
 }
 
 /// Refuses a query string whose brackets nest deeper than [`MAX_NESTING`], before parsing.
@@ -136,6 +139,7 @@ pub(crate) fn measure(
     };
     let mut sizes = Sizes::new(document, reaches_storage);
     let size = sizes.selection_set(&operation.node.selection_set.node)?;
+    let introspection = size.root_fields > 0 && size.root_fields == size.root_introspection;
     let cost = Cost {
         fields: size.fields,
         depth: size.depth,
@@ -145,9 +149,12 @@ pub(crate) fn measure(
         } else {
             0
         },
+        introspection,
     };
     let limit = |value: usize| u64::try_from(value).unwrap_or(u64::MAX);
-    if cost.depth > limit(settings.max_depth) {
+    // Introspection is nested deep by nature (`ofType { ofType { ... } }`); where it is on,
+    // its queries are bounded by their size alone. Off, the schema refuses them anyway.
+    if cost.depth > limit(settings.max_depth) && !(cost.introspection && settings.introspection) {
         return Err(refused("Query is nested too deep.".to_owned()));
     }
     if cost.fields > limit(settings.max_complexity) {
@@ -183,6 +190,8 @@ struct Size {
     storage_calls: u64,
     /// Fields at this set's own level (through fragments and inline fragments).
     root_fields: u64,
+    /// Of those, introspection's (`__schema`, `__type`, `__typename`).
+    root_introspection: u64,
 }
 
 impl Size {
@@ -193,6 +202,9 @@ impl Size {
             depth: self.depth.max(other.depth),
             storage_calls: self.storage_calls.saturating_add(other.storage_calls),
             root_fields: self.root_fields.saturating_add(other.root_fields),
+            root_introspection: self
+                .root_introspection
+                .saturating_add(other.root_introspection),
         }
     }
 }
@@ -232,6 +244,9 @@ impl<'a> Sizes<'a> {
                         depth: below.depth.saturating_add(1),
                         storage_calls: below.storage_calls.saturating_add(storage),
                         root_fields: 1,
+                        root_introspection: u64::from(
+                            field.node.name.node.as_str().starts_with("__"),
+                        ),
                     }
                 }
                 Selection::FragmentSpread(spread) => self.fragment(&spread.node.fragment_name)?,
@@ -373,6 +388,25 @@ mod tests {
         assert!(
             cost(&format!("mutation {}", block(&many))).is_err(),
             "past max_mutations"
+        );
+    }
+
+    #[test]
+    fn introspection_is_bounded_by_its_size_where_it_is_on() {
+        let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } }";
+        let document = async_graphql::parser::parse_query(deep).unwrap();
+        let cost = measure(&document, None, &settings(), storage).unwrap();
+        assert!(cost.introspection && cost.depth > 8);
+        let off = GraphqlSettings {
+            introspection: false,
+            ..settings()
+        };
+        assert!(measure(&document, None, &off, storage).is_err());
+        let mixed = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } me { subject } }";
+        let document = async_graphql::parser::parse_query(mixed).unwrap();
+        assert!(
+            measure(&document, None, &settings(), storage).is_err(),
+            "a data field beside it keeps the depth limit"
         );
     }
 

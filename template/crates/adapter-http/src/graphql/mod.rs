@@ -103,11 +103,29 @@ fn builder(settings: &GraphqlSettings) -> SchemaBuilder<Query, Mutation, EmptySu
     }
 }
 
+/// The schemas a request may run on: the API's, with every limit, and where introspection is
+/// on, one that answers introspection only, without the depth limit (tools ask for types
+/// `ofType { ofType { ... } }` deeper than any data query needs; `cost.rs` bounds the size).
+#[derive(Clone)]
+struct Schemas {
+    api: ApiSchema,
+    introspection: Option<ApiSchema>,
+}
+
 /// The route, at its full path (it is not part of the OpenAPI document).
 pub(crate) fn routes(settings: &GraphqlSettings) -> Router<AppState> {
+    let introspection = settings.introspection.then(|| {
+        Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+            .introspection_only()
+            .limit_complexity(settings.max_complexity)
+            .finish()
+    });
     Router::new()
         .route("/api/v1/graphql", post(execute))
-        .layer(Extension(schema(settings)))
+        .layer(Extension(Schemas {
+            api: schema(settings),
+            introspection,
+        }))
 }
 
 /// Runs one GraphQL request as the authenticated caller. A malformed body is a problem+json
@@ -116,7 +134,7 @@ pub(crate) fn routes(settings: &GraphqlSettings) -> Router<AppState> {
 /// refused before anything runs; one the caller's rate limit cannot pay for is a 429 problem.
 async fn execute(
     State(state): State<AppState>,
-    Extension(schema): Extension<ApiSchema>,
+    Extension(schemas): Extension<Schemas>,
     Authenticated(principal): Authenticated,
     ApiJson(mut request): ApiJson<async_graphql::Request>,
 ) -> Response {
@@ -138,7 +156,11 @@ async fn execute(
     {% if example %}let loader = tenants::loader(&state, &principal);
     let request = request.data(state).data(principal).data(loader);
 {% else %}let request = request.data(state).data(principal);
-{% endif %}    answer(schema.execute(request).await)
+{% endif %}    let schema = match &schemas.introspection {
+        Some(introspection) if cost.introspection => introspection,
+        _ => &schemas.api,
+    };
+    answer(schema.execute(request).await)
 }
 
 /// The document's cost, parsed once (the schema reuses the parse).

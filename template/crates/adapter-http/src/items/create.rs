@@ -25,7 +25,7 @@ const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
     tag = "items",
     params(
         ("tenantId" = Uuid, Path, description = "The owning tenant"),
-        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$",
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, pattern = "^[!-~]{1,255}$",
             description = "1-255 visible ASCII characters; retries with the same key and body create nothing new"),
     ),
     request_body = CreateItemBody,

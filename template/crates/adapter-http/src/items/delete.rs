@@ -19,7 +19,7 @@ use crate::router::AppState;
     params(
         ("tenantId" = Uuid, Path, description = "The owning tenant"),
         ("itemId" = Uuid, Path, description = "The item"),
-        ("If-Match" = Option<String>, Header, pattern = r#"^(?:[ \t]*\*[ \t]*|[ \t,]*(?:(?:W/)?"[!#-~]*"[ \t]*(?:,[ \t,]*|$))*)$"#,
+        ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(?:[ \t]*\*[ \t]*|[ \t,]*(?:(?:W/)?"[!#-~]*"[ \t]*(?:,[ \t,]*|$))*)$"#,
             description = "Delete only if still at this ETag (or one of these; `*`: any version); compared strongly (RFC 9110)"),
     ),
     responses(

@@ -22,7 +22,7 @@ use crate::router::AppState;
     params(
         ("tenantId" = Uuid, Path, description = "The owning tenant"),
         ("itemId" = Uuid, Path, description = "The item"),
-        ("If-None-Match" = Option<String>, Header, description = "ETag of the copy you have"),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETag of the copy you have"),
     ),
     responses(
         (status = 200, description = "The item", body = ItemResponse,
