@@ -39,7 +39,7 @@ use crate::router::AppState;
 /// The complexity every field that reads or writes storage adds to its selection, so that
 /// `{ __typename }` under one is never free. With the default `max_complexity` of 1000, one
 /// document reaches storage at most 100 times, and each time is charged to the rate limit.
-pub(crate) const STORAGE_COST: usize = 10;
+pub const STORAGE_COST: usize = 10;
 
 /// Whether a field of this name reads or writes storage (a repository call per occurrence).
 fn reaches_storage(field: &str) -> bool {
