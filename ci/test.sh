@@ -108,6 +108,8 @@ note_for() {
             grep -E '^(schemathesis|docs:)' "$2" | sed -e 's/^schemathesis //' | paste -sd ';' - ;;
         checkov)
             awk '/^Passed checks/ {gsub(",", ""); p += $3; f += $6; s += $9} END {printf "%d passed, %d failed, %d skipped (justified in the manifests)", p, f, s}' "$2" ;;
+        liquid-lines)
+            head -1 "$2" | sed 's/^liquid: //' ;;
         hadolint | workflows | kubernetes | cargo-deny)
             echo "0 findings" ;;
     esac
@@ -130,6 +132,8 @@ step hooks refusals bash "$repo/tests/hooks.sh" "$repo" "$scratch/hooks"
 pairwise_args=()
 for variant in "${order[@]}"; do pairwise_args+=("$variant=${variants[$variant]-}"); done
 step options pairwise python3 "$repo/tests/pairwise.py" "$repo/template/cargo-generate.toml" "${pairwise_args[@]}"
+# The template's Rust stays plain Rust: no Liquid tag between two pieces of code on one line.
+step template liquid-lines python3 "$repo/tests/liquid_lines.py" "$repo/template"
 
 # --- each variant ---------------------------------------------------------------------------
 no_build_warnings() {

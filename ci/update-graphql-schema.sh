@@ -16,7 +16,7 @@ export_schema() { # <folder> <defines...>
     (cd "$scratch" && cargo generate --path "$repo" --name schema-svc --silent --vcs none \
         --destination "$scratch/$folder" -d graphql=true -d auth=jwt "$@") >&2
     (cd "$scratch/$folder/schema-svc" &&
-        UPDATE_GRAPHQL_SCHEMA=1 cargo test --quiet -p adapter-http --test graphql the_committed_schema_is_current) >&2
+        UPDATE_GRAPHQL_SCHEMA=1 cargo test --quiet -p adapter-http --test http_adapter the_committed_schema_is_current) >&2
     cat "$scratch/$folder/schema-svc/docs/schema.graphql"
 }
 

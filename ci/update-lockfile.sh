@@ -140,3 +140,19 @@ for combo in "${combos[@]}"; do
     cmp "$scratch/$name/Cargo.lock" "$scratch/check-$name/Cargo.lock"
 done
 echo "every combination of cache, database, auth, graphql and messaging renders the lock cargo wrote for it"
+
+# The lock does not branch on `example`: a service without the example must need exactly the
+# packages of the same combination with it (dev-dependencies included), or --locked builds fail.
+for defines in "-d example=false" "-d example=false -d database=postgres -d auth=none" "-d example=false -d cache=memory -d graphql=true -d kubernetes=false"; do
+    # shellcheck disable=SC2086 # the defines are deliberately split into words
+    generate bare-check $defines
+    cp "$scratch/bare-check/Cargo.lock" "$scratch/bare-check.lock"
+    (cd "$scratch/bare-check" && cargo metadata --format-version 1 >/dev/null)
+    if ! cmp -s "$scratch/bare-check/Cargo.lock" "$scratch/bare-check.lock"; then
+        echo "with $defines cargo changes the lock: a dependency differs with example=false" >&2
+        diff "$scratch/bare-check.lock" "$scratch/bare-check/Cargo.lock" >&2
+        exit 1
+    fi
+    rm -rf "$scratch/bare-check"
+done
+echo "and without the example, each needs the same lock"

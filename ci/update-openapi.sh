@@ -17,7 +17,7 @@ export_document() { # <folder> <defines...>
     mkdir -p "$scratch/$folder"
     (cd "$scratch" && cargo generate --path "$repo" --name "$name" --silent --vcs none \
         --destination "$scratch/$folder" -d "description=$description" "$@") >&2
-    (cd "$scratch/$folder/$name" && UPDATE_OPENAPI=1 cargo test --quiet -p adapter-http --test openapi) >&2
+    (cd "$scratch/$folder/$name" && UPDATE_OPENAPI=1 cargo test --quiet -p adapter-http --test http_adapter the_committed_openapi_document_is_current) >&2
     sed -e "s/$name/{{project-name}}/g" -e "s/$description/{{description}}/g" \
         "$scratch/$folder/$name/docs/openapi.json"
 }

@@ -53,7 +53,8 @@ refuse() {
 
 refuse keyword-name no-folder "is a Rust keyword" --name fn
 refuse std-crate-name no-folder "ships with Rust" --name std
-refuse internal-crate-name no-folder "already has a crate named" --name domain
+refuse internal-crate-name no-folder "already has a crate or test named" --name domain
+refuse test-binary-name no-folder "already has a crate or test named" --name end-to-end
 refuse leading-digit-name no-folder "must not start with a digit" --name 9lives
 refuse privileged-port folder "between 1024 and 65535" --name ok-svc -d http_port=80
 refuse too-large-port folder "between 1024 and 65535" --name ok-svc -d http_port=70000

@@ -1,38 +1,31 @@
-{% if auth == "jwt" %}//! The gate in front of every handler: who is calling (authentication), may they reach this
-//! kind of endpoint at all (`[auth]` exposure of docs, metrics and health), and have they sent
-//! too much (rate limits). A request that passes carries its [`Principal`] in its extensions
-//! for the [`Authenticated`](crate::auth::Authenticated) extractor.
-{% else %}//! The gate in front of every handler: may the caller reach this kind of endpoint at all
-//! (`[auth]` exposure of docs, metrics and health), and have they sent too much (per-IP rate
-//! limits). There is no authentication here (`auth=none`, see `auth.rs`).
-{% endif %}//!
-//! It answers {% if auth == "jwt" %}401, 403, {% endif %}404 and 429 itself, as problems; it must not decide what a principal
-//! may do with a resource: that is each use case's check, in the domain.
+//! The gate in front of every handler: who is calling (when the service checks tokens), may
+//! they reach this kind of endpoint at all (`[auth]` exposure of docs, metrics and health), and
+//! have they sent too much (rate limits). A request that passes carries its [`Principal`] in
+//! its extensions for the `Authenticated` extractor. What "who is calling" means is
+//! `crate::auth`'s to say: bearer tokens, or, generated with `auth=none`, nothing to check.
+//!
+//! It answers 401 and 403 (when it checks tokens), 404 and 429 itself, as problems; it must not
+//! decide what a principal may do with a resource: that is each use case's check, in the domain.
 
 use std::net::SocketAddr;
-{% if auth == "none" %}use std::sync::Arc;
-{% endif %}
+
 use anyhow::Context as _;
 use axum::extract::{ConnectInfo, Request, State};
-{% if auth == "jwt" %}use axum::http::{StatusCode, header};
-{% else %}use axum::http::StatusCode;
-{% endif %}use axum::middleware::Next;
+use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-{% if auth == "jwt" %}use domain::auth::{Permission, Principal};
-{% endif %}
-use crate::auth::{Access, AuthSettings{% if auth == "jwt" %}, Authenticator{% endif %}};
-{% if auth == "jwt" %}use crate::problem::{ApiError, Problem};
-{% else %}use crate::problem::Problem;
-{% endif %}use crate::rate_limit::{Caller, RateLimitSettings, RateLimits};
+use domain::auth::{Permission, Principal};
+
+use crate::auth::{API_ACCESS, Access, AuthSettings, Authenticator};
+use crate::problem::{ApiError, Problem};
+use crate::rate_limit::{Caller, RateLimitSettings, RateLimits};
 
 /// What the gate needs. Cheap to clone.
 #[derive(Clone)]
 pub struct AccessGuard {
-{% if auth == "jwt" %}    /// Verifies bearer tokens; holds the `[auth]` settings.
+    /// Tells who is calling; holds the `[auth]` settings.
     authenticator: Authenticator,
-{% else %}    /// The `[auth]` settings: who may reach docs, metrics and health.
-    settings: Arc<AuthSettings>,
-{% endif %}    /// The {% if auth == "jwt" %}per-principal and {% endif %}per-IP limits.
+    /// The per-principal and per-IP limits.
     pub limits: RateLimits,
 }
 
@@ -40,27 +33,20 @@ impl AccessGuard {
     /// The gate for `auth` and `limits`.
     ///
     /// # Errors
-    /// When a rate limit is zero or a trusted proxy is not a network{% if auth == "jwt" %}, or the JWKS HTTP client
-    /// cannot be built{% endif %}.
+    /// When a rate limit is zero or a trusted proxy is not a network, or the authenticator
+    /// cannot be built (its JWKS HTTP client, with tokens).
     pub fn new(auth: &AuthSettings, limits: &RateLimitSettings) -> anyhow::Result<Self> {
         Ok(Self {
-{% if auth == "jwt" %}            authenticator: Authenticator::new(auth)
-                .context("auth: cannot build the JWKS client")?,
-{% else %}            settings: Arc::new(auth.clone()),
-{% endif %}            limits: RateLimits::new(limits).context("rate_limit")?,
+            authenticator: Authenticator::new(auth).context("auth")?,
+            limits: RateLimits::new(limits).context("rate_limit")?,
         })
     }
-
-    fn settings(&self) -> &AuthSettings {
-{% if auth == "jwt" %}        self.authenticator.settings()
-{% else %}        &self.settings
-{% endif %}    }
 }
 
 /// The kinds of endpoint, each with its own rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Zone {
-    /// `/api/...`{% if auth == "jwt" %}: always authenticated{% endif %}.
+    /// `/api/...`: [`API_ACCESS`].
     Api,
     /// `/docs` and the OpenAPI document.
     Docs,
@@ -87,14 +73,12 @@ fn zone(path: &str) -> Zone {
 }
 
 /// The middleware. See the module documentation for the order of the checks.
-pub async fn guard(State(guard): State<AccessGuard>, {% if auth == "jwt" %}mut {% endif %}request: Request, next: Next) -> Response {
+pub async fn guard(State(guard): State<AccessGuard>, mut request: Request, next: Next) -> Response {
     let zone = zone(request.uri().path());
-    let settings = guard.settings();
+    let settings = guard.authenticator.settings();
     let access = match zone {
-{% if auth == "jwt" %}        Zone::Api => Access::Authenticated,
-{% else %}        // Whatever stands in front of the service has already decided who may call.
-        Zone::Api => Access::Public,
-{% endif %}        Zone::Docs => settings.docs,
+        Zone::Api => API_ACCESS,
+        Zone::Docs => settings.docs,
         Zone::Metrics => settings.metrics,
         Zone::Health => settings.health,
         Zone::Other => Access::Public,
@@ -102,25 +86,19 @@ pub async fn guard(State(guard): State<AccessGuard>, {% if auth == "jwt" %}mut {
     if access == Access::Off {
         return Problem::from_status(StatusCode::NOT_FOUND).into_response();
     }
-{% if auth == "jwt" %}    let authentication = if access == Access::Authenticated {
-        Some(
-            guard
-                .authenticator
-                .authenticate(request.headers().get(header::AUTHORIZATION))
-                .await,
-        )
+    let identified = if access.asks_for_a_token() {
+        Some(guard.authenticator.identify(request.headers()).await)
     } else {
         None
     };
-    let caller = match &authentication {
+    // Anonymous and failed attempts spend the client IP's budget: guessing tokens is rate
+    // limited too. (Behind a gateway, list it in `rate_limit.trusted_proxies` so each client
+    // gets its own budget.)
+    let caller = match &identified {
         Some(Ok(principal)) => Caller::of(principal),
         _ => Caller::Address(client_ip(&guard, &request)),
     };
-    // Anonymous and failed attempts spend the IP's budget too: guessing tokens is rate limited.
-{% else %}    // No principal to tell callers apart: the budget is the client IP's (behind a gateway, list
-    // it in `rate_limit.trusted_proxies` so each client gets its own).
-    let caller = Caller::Address(client_ip(&guard, &request));
-{% endif %}    let decision = if matches!(zone, Zone::Health | Zone::Metrics) {
+    let decision = if matches!(zone, Zone::Health | Zone::Metrics) {
         None
     } else {
         guard.limits.check(&caller)
@@ -141,7 +119,7 @@ pub async fn guard(State(guard): State<AccessGuard>, {% if auth == "jwt" %}mut {
         let problem = Problem::from_status(StatusCode::TOO_MANY_REQUESTS);
         return with_limits(problem.into_response());
     }
-{% if auth == "jwt" %}    match authentication {
+    match identified {
         None => {}
         Some(Err(error)) => {
             domain::audit::authentication_failed(error.reason());
@@ -156,7 +134,7 @@ pub async fn guard(State(guard): State<AccessGuard>, {% if auth == "jwt" %}mut {
             request.extensions_mut().insert::<Principal>(principal);
         }
     }
-{% endif %}    with_limits(next.run(request).await)
+    with_limits(next.run(request).await)
 }
 
 /// The client's address: the peer, or what a trusted proxy says it forwarded.

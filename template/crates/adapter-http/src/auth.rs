@@ -9,12 +9,17 @@
 //! `auth=jwt` and copy its `auth/` module, its `[auth]` settings and ADR 0006.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use domain::auth::{Principal, Role};
 use serde::Deserialize;
 use uuid::Uuid;
+
+use crate::problem::Problem;
 
 /// The subject every request acts as, in logs and the audit trail.
 pub const ANONYMOUS: &str = "anonymous";
@@ -32,9 +37,20 @@ pub enum Access {
     Off,
 }
 
+impl Access {
+    /// Whether reaching the endpoint takes a bearer token: never, without tokens.
+    #[must_use]
+    pub fn asks_for_a_token(self) -> bool {
+        false
+    }
+}
+
+/// Who may reach `/api/...`: whatever stands in front of the service has decided already.
+pub const API_ACCESS: Access = Access::Public;
+
 /// The `[auth]` section of the configuration: with no tokens, only the exposure of the
 /// operational endpoints is left to decide.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     /// Who may read `/docs` and `/api/v1/openapi.json`.
@@ -43,6 +59,73 @@ pub struct AuthSettings {
     pub metrics: Access,
     /// Who may read `/health/*`. Keep `public` where an orchestrator probes it.
     pub health: Access,
+}
+
+impl AuthSettings {
+    /// Checks the settings as loaded: each exposure is `public` or `off`, which their type
+    /// already guarantees.
+    ///
+    /// # Errors
+    /// None; the signature is the one a service with tokens has.
+    pub fn validate(&self, _environment: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The same gate as a service with tokens has, with nothing to verify: the access guard asks
+/// it only about endpoints that take a token, and none does here.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    settings: Arc<AuthSettings>,
+}
+
+/// Why a request is not authenticated: never, without tokens. Kept so the access guard reads
+/// the same in every service.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// A token was asked for; this service checks none (a configuration that cannot load).
+    #[error("this service does not check tokens")]
+    NotChecked,
+}
+
+impl AuthError {
+    /// A short, stable label for logs and metrics.
+    #[must_use]
+    pub fn reason(&self) -> &'static str {
+        "not_checked"
+    }
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        Problem::from_status(StatusCode::NOT_FOUND).into_response()
+    }
+}
+
+impl Authenticator {
+    /// The gate for `settings`.
+    ///
+    /// # Errors
+    /// None; the signature is the one a service with tokens has.
+    pub fn new(settings: &AuthSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+            settings: Arc::new(settings.clone()),
+        })
+    }
+
+    /// The settings this gate enforces.
+    #[must_use]
+    pub fn settings(&self) -> &AuthSettings {
+        &self.settings
+    }
+
+    /// Never called (no endpoint asks for a token); answers that no token is checked.
+    ///
+    /// # Errors
+    /// Always [`AuthError::NotChecked`].
+    pub async fn identify(&self, _headers: &HeaderMap) -> Result<Principal, AuthError> {
+        Err(AuthError::NotChecked)
+    }
 }
 
 /// The principal of this request: `anonymous`, with every role, acting for the tenant in the

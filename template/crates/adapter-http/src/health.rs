@@ -16,7 +16,7 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 use utoipa::ToSchema;
 
-use crate::router::AppState;
+use crate::state::AppState;
 
 /// The liveness answer.
 #[derive(Debug, Serialize, ToSchema)]

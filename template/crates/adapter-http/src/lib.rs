@@ -19,9 +19,11 @@ mod problem;
 pub mod rate_limit;
 mod router;
 pub mod security;
+mod state;
 {% if example %}mod tenants;
 {% endif %}
 pub use access::AccessGuard;
 pub use openapi::openapi_document;
 pub use problem::{ApiError, FieldError, Problem};
-pub use router::{AppState, HttpSettings, MetricsEndpoint, router};
+pub use router::router;
+pub use state::{AppState, HttpSettings, MetricsEndpoint};

@@ -58,6 +58,6 @@ pub async fn me(Authenticated(principal): Authenticated) -> Json<MeResponse> {
 }
 
 /// The route, relative to `/api/v1`.
-pub(crate) fn routes() -> utoipa_axum::router::OpenApiRouter<crate::router::AppState> {
+pub(crate) fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
     utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(me))
 }

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::problem::{FieldError, Problem};
-use crate::router::AppState;
+use crate::state::AppState;
 use crate::{health, me};
 {% if example %}use crate::{items, tenants};
 {% endif %}
@@ -22,7 +22,7 @@ use crate::{health, me};
     info(title = "{{project-name}}", description = "{{description}}"),
     tags(
         (name = "health", description = "Liveness and readiness for orchestrators"),
-        (name = "auth", description = "The {% if auth == "jwt" %}authenticated {% endif %}caller"),
+        (name = "auth", description = "The caller, as the service sees it"),
 {% if example %}        (name = "tenants", description = "Owners of the example items"),
         (name = "items", description = "The example resource: copy its pattern, then delete it"),
 {% endif %}    ),

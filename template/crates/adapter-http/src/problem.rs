@@ -62,7 +62,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// A problem of a kind named by `slug` (documented in `docs/errors.md`).
+    /// A problem of a kind named by `slug` (the catalogue is `docs/errors.md`).
     pub fn new(status: StatusCode, slug: &str, title: &str) -> Self {
         Self {
             problem_type: format!("/problems/{slug}"),
@@ -186,21 +186,25 @@ impl Problem {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
-    /// Writes the problem as an `application/problem+json` response.
-    pub fn to_response(&self) -> Response {
-        let body = serde_json::to_vec(self).unwrap_or_default();
-        let mut response = (self.status_code(), body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        response.extensions_mut().insert(self.clone());
-        response
+    /// The `application/problem+json` body of this problem, as written out. Only
+    /// `render_problems` (in `router.rs`) calls it, once per response.
+    pub fn to_body(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
     }
 }
 
+/// A problem as a response: its status, its media type, and the problem itself in the
+/// extensions. The body is written once, by `render_problems`, which adds the request id,
+/// trace id and instance only it knows; so a problem is serialised once, never written here
+/// and rewritten there.
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        self.to_response()
+        let mut response = self.status_code().into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response.extensions_mut().insert(self);
+        response
     }
 }
 
@@ -224,7 +228,7 @@ impl From<Problem> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        self.0.to_response()
+        (*self.0).into_response()
     }
 }
 

@@ -20,7 +20,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 /// The `[rate_limit]` section of the configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSettings {
     /// Off: no limits (a gateway does it).
@@ -36,6 +36,25 @@ pub struct RateLimitSettings {
     /// Proxies (IPs or CIDRs) whose `X-Forwarded-For` is believed. From anyone else the header
     /// is ignored: a client could otherwise pick its own IP and escape its limit.
     pub trusted_proxies: Vec<IpNet>,
+}
+
+impl RateLimitSettings {
+    /// Checks the settings as loaded.
+    ///
+    /// # Errors
+    /// A message naming the setting when a rate or burst is 0 (which would refuse everything).
+    pub fn validate(&self) -> Result<(), String> {
+        let rates = [
+            self.per_principal_per_second,
+            self.per_principal_burst,
+            self.per_ip_per_second,
+            self.per_ip_burst,
+        ];
+        if rates.contains(&0) {
+            return Err("rate_limit: every rate and burst must be at least 1".to_owned());
+        }
+        Ok(())
+    }
 }
 
 type KeyedLimiter =

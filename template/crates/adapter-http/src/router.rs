@@ -1,4 +1,5 @@
-//! The composition of the HTTP side: routes, shared state and the middleware stack.
+//! The composition of the HTTP side: routes and the middleware stack (the state handlers share
+//! is `state.rs`).
 //!
 //! Read the stack top to bottom as the path of a request: it gets a request id, its credentials
 //! are marked sensitive (never logged), it enters a tracing span named by its route, its
@@ -15,10 +16,6 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use domain::health::DependencyProbe;
-{% if example %}use domain::items::ItemService;
-use domain::tenants::TenantService;
-{% endif %}use serde::Deserialize;
 use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -29,76 +26,14 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::access::{AccessGuard, guard};
+use crate::access::guard;
 use crate::openapi;
 use crate::problem::{PROBLEM_JSON, Problem};
 use crate::security::{cors, security_headers};
+use crate::state::AppState;
 
 /// The header that carries the request id in and out.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// HTTP settings, the `[http]` section of the configuration.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpSettings {
-    /// Interface to bind (`0.0.0.0` in containers, `127.0.0.1` to stay local).
-    pub host: String,
-    /// Port to bind; 0 picks a free one (tests).
-    pub port: u16,
-    /// A request still running after this long is answered 503 and dropped.
-    pub request_timeout_ms: u64,
-    /// Largest accepted request body, in bytes; larger ones get 413.
-    pub body_limit_bytes: usize,
-    /// How long each readiness probe may take.
-    pub probe_timeout_ms: u64,
-    /// On SIGTERM, how long in-flight requests may take to finish before the process exits.
-    /// Keep it below the orchestrator's grace period.
-    pub shutdown_timeout_ms: u64,
-    /// Requests under `/api` handled at once; past it, new ones get 503 with `Retry-After`
-    /// at once instead of queueing without bound. Health endpoints are never shed.
-    pub max_in_flight: usize,
-    /// Key that signs pagination cursors, so clients cannot forge or edit them. A secret:
-    /// redacted when printed; production refuses the development default.
-    pub cursor_secret: String,
-    /// Browser origins (`https://app.example.com`) allowed to call the API; empty: none.
-    pub cors_allowed_origins: Vec<String>,
-}
-
-impl HttpSettings {
-    /// The readiness probe timeout.
-    pub fn probe_timeout(&self) -> Duration {
-        Duration::from_millis(self.probe_timeout_ms)
-    }
-}
-
-/// What every handler can reach. Cheap to clone: everything inside is shared.
-#[derive(Clone)]
-pub struct AppState {
-    /// The HTTP settings.
-    pub settings: Arc<HttpSettings>,
-    /// Readiness probes, one per dependency.
-    pub probes: Arc<[Arc<dyn DependencyProbe>]>,
-    /// The metrics exposition, and gauges to refresh just before each scrape.
-    pub metrics: MetricsEndpoint,
-    /// Authentication and rate limits, applied before any handler runs.
-    pub access: AccessGuard,
-{% if graphql %}    /// Limits of `/api/v1/graphql`.
-    pub graphql: crate::graphql::GraphqlSettings,
-{% endif %}{% if example %}    /// The example resource's use cases.
-    pub items: ItemService,
-    /// The use cases of the tenants that own the items.
-    pub tenants: TenantService,
-{% endif %}}
-
-/// What `GET /metrics` serves: the process's metrics, after running `collectors` (which set
-/// gauges that are cheaper to read on demand, like connection-pool sizes).
-#[derive(Clone)]
-pub struct MetricsEndpoint {
-    /// The exposition.
-    pub metrics: telemetry::Metrics,
-    /// Run before every scrape.
-    pub collectors: Arc<[Arc<dyn Fn() + Send + Sync>]>,
-}
 
 /// The whole HTTP application: `/health/*`, `/api/v1/*`, `/docs`, with the middleware stack.
 pub fn router(state: AppState) -> Router {
@@ -278,21 +213,23 @@ async fn render_problems(request: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let mut problem = match response.extensions().get::<Problem>() {
-        Some(problem) => problem.clone(),
-        // A deliberate JSON error body (the readiness report) is part of its endpoint's contract.
-        None if is_json(&response) => return response,
-        None => Problem::from_status(status),
-    };
+    // A deliberate JSON error body (the readiness report) is part of its endpoint's contract.
+    if response.extensions().get::<Problem>().is_none() && is_json(&response) {
+        return response;
+    }
+    let (mut parts, _discarded) = response.into_parts();
+    let mut problem = parts
+        .extensions
+        .remove::<Problem>()
+        .unwrap_or_else(|| Problem::from_status(status));
     problem.instance = Some(instance);
     problem.request_id = request_id;
     problem.trace_id = telemetry::current_trace_id();
-    let (mut parts, _discarded) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts
         .headers
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    let body = problem.to_response().into_body();
+    let body = axum::body::Body::from(problem.to_body());
     parts.extensions.insert(problem);
     Response::from_parts(parts, body)
 }

@@ -5,10 +5,10 @@
 {% if example %}mod item_cache;
 
 pub use item_cache::MemoryItemCache;
-{% endif %}use serde::Deserialize;
+{% endif %}use serde::{Deserialize, Serialize};
 
 /// In-process cache settings, the `[cache.memory]` section of the configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryCacheSettings {
     /// Most entries kept; the least useful are evicted first.

@@ -17,18 +17,19 @@ mod publisher;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, Context, stream};
-use serde::Deserialize;
+use secrets::SecretUrl;
+use serde::{Deserialize, Serialize};
 
 pub use consumer::NatsConsumer;
 pub use publisher::NatsPublisher;
 
 /// The `[messaging]` section of the configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MessagingSettings {
     /// `nats://user:password@host:4222` (a secret: redacted when printed). Empty: no broker;
     /// events wait in the outbox and nothing is consumed.
-    pub url: String,
+    pub url: SecretUrl,
     /// The JetStream stream holding the events (letters, digits, `-` and `_`).
     pub stream: String,
     /// The subjects' prefix: events go to `<subject_prefix>.item.created`, ...
@@ -56,6 +57,52 @@ pub struct MessagingSettings {
 }
 
 impl MessagingSettings {
+    /// Checks the settings as loaded for `environment`.
+    ///
+    /// # Errors
+    /// A message naming the setting: production without a broker (events would only pile up
+    /// in the outbox), or a count, timeout or name that cannot work.
+    pub fn validate(&self, environment: &str) -> Result<(), String> {
+        if environment == "production" && self.url.is_empty() {
+            return Err("APP_ENV=production needs the broker: set messaging.url \
+                 (APP__MESSAGING__URL); without it events pile up in the outbox and nothing \
+                 is published"
+                .to_owned());
+        }
+        let (names, counts) = ("stream and subject_prefix", "max_deliver, ");
+        if self.stream.is_empty()
+            || self.subject_prefix.is_empty()
+            || self.max_deliver == 0
+            || self.prefetch == 0
+            || self.publish_timeout_ms == 0
+            || self.relay_batch == 0
+            || self.relay_interval_ms == 0
+            || self.relay_max_attempts == 0
+            || self.retry_base_ms == 0
+            || self.retry_max_ms < self.retry_base_ms
+        {
+            return Err(format!(
+                "messaging: {names} must be set; {counts}prefetch, publish_timeout_ms, \
+                 relay_batch, relay_interval_ms, relay_max_attempts and retry_base_ms at least 1; \
+                 retry_max_ms at least retry_base_ms"
+            ));
+        }
+        if self.relay_lease_ms <= self.publish_timeout_ms {
+            return Err(format!(
+                "messaging.relay_lease_ms ({}) must exceed messaging.publish_timeout_ms ({}): a \
+                 lease that ends mid-publish lets another relay publish the same event again",
+                self.relay_lease_ms, self.publish_timeout_ms
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether this process runs the example consumer (a durable consumer is named).
+    #[must_use]
+    pub fn consumes(&self) -> bool {
+        !self.consumer.is_empty()
+    }
+
     /// The relay policy these settings describe.
     #[must_use]
     pub fn relay_policy(&self) -> domain::messaging::RelayPolicy {
@@ -89,7 +136,7 @@ impl MessagingSettings {
 async fn open(settings: &MessagingSettings) -> anyhow::Result<Context> {
     let client = async_nats::ConnectOptions::new()
         .connection_timeout(settings.timeout())
-        .connect(settings.url.as_str())
+        .connect(settings.url.expose())
         .await?;
     let mut context = jetstream::new(client);
     context.set_timeout(settings.timeout());

@@ -379,8 +379,10 @@ impl ItemRepository for PostgresItemRepository {
     async fn update(&self, update: &UpdateItem) -> Result<Item, UpdateItemError> {
         let changes = &update.changes;
         let mut connection = self.primary.acquire().await.context("updating an item")?;
-{% if messaging != "none" %}        let mut transaction = connection.begin().await.context("updating an item")?;
-{% endif %}        let (ciphertext, key_id) = seal_description(
+        // A transaction even for one statement: what else a change writes (its event, with
+        // messaging) commits or rolls back with it, and a cancelled call rolls back cleanly.
+        let mut transaction = connection.begin().await.context("updating an item")?;
+        let (ciphertext, key_id) = seal_description(
             &self.cipher,
             update.tenant_id,
             update.id,
@@ -410,7 +412,7 @@ impl ItemRepository for PostgresItemRepository {
             key_id,
             changes.status.map(ItemStatus::as_str),
         )
-        .fetch_optional(&mut *{% if messaging != "none" %}transaction{% else %}connection{% endif %})
+        .fetch_optional(&mut *transaction)
         .await
         .map_err(|error| {
             if is_unique_violation(&error) {
@@ -423,25 +425,19 @@ impl ItemRepository for PostgresItemRepository {
                 UpdateItemError::Unexpected(anyhow::Error::new(error).context("updating an item"))
             }
         })?;
-{% if messaging != "none" %}        let item = row.map(|row| row.into_item(&self.cipher)).transpose()?;
-        if let Some(item) = &item {
+        let item = row.map(|row| row.into_item(&self.cipher)).transpose()?;
+{% if messaging != "none" %}        if let Some(item) = &item {
             let event = ItemEvent::written(ItemEventType::Updated, item);
             outbox::record(&mut transaction, &event)
                 .await
                 .context("updating an item: recording its event")?;
         }
-        transaction.commit().await.context("updating an item")?;
+{% endif %}        transaction.commit().await.context("updating an item")?;
         // Back to the pool before the follow-up query takes one.
         drop(connection);
         if let Some(item) = item {
             return Ok(item);
         }
-{% else %}        // Back to the pool before the follow-up query takes one.
-        drop(connection);
-        if let Some(row) = row {
-            return Ok(row.into_item(&self.cipher)?);
-        }
-{% endif %}
         // Nothing matched: tell a missing item from a stale version.
         match self.current_version(update.tenant_id, update.id).await? {
             None => Err(UpdateItemError::NotFound(update.id)),
@@ -461,15 +457,15 @@ impl ItemRepository for PostgresItemRepository {
         expected_version: Option<i64>,
     ) -> Result<i64, DeleteItemError> {
         let mut connection = self.primary.acquire().await.context("deleting an item")?;
-{% if messaging != "none" %}        let mut transaction = connection.begin().await.context("deleting an item")?;
-{% endif %}        let deleted = sqlx::query_scalar!(
+        let mut transaction = connection.begin().await.context("deleting an item")?;
+        let deleted = sqlx::query_scalar!(
             "DELETE FROM items WHERE tenant_id = $1 AND id = $2 \
              AND ($3::bigint IS NULL OR version = $3) RETURNING version",
             tenant_id.as_uuid(),
             id.as_uuid(),
             expected_version,
         )
-        .fetch_optional(&mut *{% if messaging != "none" %}transaction{% else %}connection{% endif %})
+        .fetch_optional(&mut *transaction)
         .await
         .context("deleting an item")?;
 {% if messaging != "none" %}        if let Some(version) = deleted {
@@ -478,8 +474,8 @@ impl ItemRepository for PostgresItemRepository {
                 .await
                 .context("deleting an item: recording its event")?;
         }
-        transaction.commit().await.context("deleting an item")?;
-{% endif %}        drop(connection);
+{% endif %}        transaction.commit().await.context("deleting an item")?;
+        drop(connection);
         if let Some(version) = deleted {
             return Ok(version);
         }

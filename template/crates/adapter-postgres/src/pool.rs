@@ -3,21 +3,22 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use secrets::{Secret, SecretUrl};
+use serde::{Deserialize, Serialize};
 use sqlx::Postgres;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 /// PostgreSQL settings, the `[database]` section of the configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostgresSettings {
     /// Connection URL of the primary. Holds the password: it is redacted when printed.
-    pub url: String,
+    pub url: SecretUrl,
     /// Connection URL of a read replica. When set, reads that can tolerate replication lag go
     /// there; writes always go to the primary.
     #[serde(default)]
-    pub read_url: Option<String>,
+    pub read_url: Option<SecretUrl>,
     /// Upper bound on open connections; with several replicas of the service, their sum must
     /// stay under the server's `max_connections`.
     pub max_connections: u32,
@@ -39,7 +40,51 @@ pub struct PostgresSettings {
     /// Keys sealing sensitive columns: `id:base64key[,id:base64key...]`, 32 random bytes each
     /// (`openssl rand -base64 32`). The first seals new values; all of them open old ones. A
     /// secret: redacted when printed; production refuses the development key.
-    pub encryption_keys: String,
+    pub encryption_keys: Secret,
+}
+
+/// The `database.encryption_keys` shipped in `config/default.toml`: public, so refused in
+/// production (data sealed with it is as good as plaintext).
+pub const DEVELOPMENT_ENCRYPTION_KEYS: &str = "dev:ZGV2ZWxvcG1lbnQtb25seS1rZXktMzItYnl0ZXMhISE=";
+
+impl PostgresSettings {
+    /// Checks the settings as loaded for `environment` (whether a URL is needed at all is the
+    /// composition root's to say: it knows whether the service has another database).
+    ///
+    /// # Errors
+    /// A message naming the setting: the development encryption key in production, keys that
+    /// do not parse, pool sizes that cannot work, a zero timeout.
+    pub fn validate(&self, environment: &str) -> Result<(), String> {
+        if environment == "production"
+            && self.encryption_keys.expose() == DEVELOPMENT_ENCRYPTION_KEYS
+        {
+            return Err(
+                "database.encryption_keys still has the development key; set \
+                 APP__DATABASE__ENCRYPTION_KEYS(_FILE)"
+                    .to_owned(),
+            );
+        }
+        field_cipher::FieldCipher::from_config(self.encryption_keys.expose())
+            .map_err(|error| error.to_string())?;
+        if self.max_connections == 0 {
+            return Err("database.max_connections must be at least 1".to_owned());
+        }
+        if self.min_connections > self.max_connections {
+            return Err(format!(
+                "database.min_connections ({}) must not exceed database.max_connections ({})",
+                self.min_connections, self.max_connections
+            ));
+        }
+        for (key, value) in [
+            ("database.acquire_timeout_ms", self.acquire_timeout_ms),
+            ("database.statement_timeout_ms", self.statement_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(format!("{key} must be greater than 0"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The pools the service uses: the primary, and a read replica when one is configured.
@@ -70,8 +115,12 @@ impl PostgresPools {
             Ok(pool_options(settings).connect_lazy_with(options))
         };
         Ok(Self {
-            primary: lazy_pool(&settings.url)?,
-            replica: settings.read_url.as_deref().map(lazy_pool).transpose()?,
+            primary: lazy_pool(settings.url.expose())?,
+            replica: settings
+                .read_url
+                .as_ref()
+                .map(|url| lazy_pool(url.expose()))
+                .transpose()?,
         })
     }
 

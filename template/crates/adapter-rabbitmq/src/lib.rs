@@ -17,18 +17,19 @@ use std::time::Duration;
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
-use serde::Deserialize;
+use secrets::SecretUrl;
+use serde::{Deserialize, Serialize};
 
 pub use consumer::RabbitConsumer;
 pub use publisher::RabbitPublisher;
 
 /// The `[messaging]` section of the configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MessagingSettings {
     /// `amqp://user:password@host:5672/vhost` (a secret: redacted when printed). Empty: no
     /// broker; events wait in the outbox and nothing is consumed.
-    pub url: String,
+    pub url: SecretUrl,
     /// The topic exchange events are published to.
     pub exchange: String,
     /// The example consumer's queue; empty: this process runs no consumer.
@@ -52,6 +53,50 @@ pub struct MessagingSettings {
 }
 
 impl MessagingSettings {
+    /// Checks the settings as loaded for `environment`.
+    ///
+    /// # Errors
+    /// A message naming the setting: production without a broker (events would only pile up
+    /// in the outbox), or a count, timeout or name that cannot work.
+    pub fn validate(&self, environment: &str) -> Result<(), String> {
+        if environment == "production" && self.url.is_empty() {
+            return Err("APP_ENV=production needs the broker: set messaging.url \
+                 (APP__MESSAGING__URL); without it events pile up in the outbox and nothing \
+                 is published"
+                .to_owned());
+        }
+        let (names, counts) = ("exchange", "");
+        if self.exchange.is_empty()
+            || self.prefetch == 0
+            || self.publish_timeout_ms == 0
+            || self.relay_batch == 0
+            || self.relay_interval_ms == 0
+            || self.relay_max_attempts == 0
+            || self.retry_base_ms == 0
+            || self.retry_max_ms < self.retry_base_ms
+        {
+            return Err(format!(
+                "messaging: {names} must be set; {counts}prefetch, publish_timeout_ms, \
+                 relay_batch, relay_interval_ms, relay_max_attempts and retry_base_ms at least 1; \
+                 retry_max_ms at least retry_base_ms"
+            ));
+        }
+        if self.relay_lease_ms <= self.publish_timeout_ms {
+            return Err(format!(
+                "messaging.relay_lease_ms ({}) must exceed messaging.publish_timeout_ms ({}): a \
+                 lease that ends mid-publish lets another relay publish the same event again",
+                self.relay_lease_ms, self.publish_timeout_ms
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether this process runs the example consumer (a queue is named).
+    #[must_use]
+    pub fn consumes(&self) -> bool {
+        !self.consumer_queue.is_empty()
+    }
+
     /// The relay policy these settings describe.
     #[must_use]
     pub fn relay_policy(&self) -> domain::messaging::RelayPolicy {
@@ -77,7 +122,7 @@ impl MessagingSettings {
 async fn open(settings: &MessagingSettings) -> anyhow::Result<(Connection, Channel)> {
     let connect = async {
         let connection =
-            Connection::connect(&settings.url, ConnectionProperties::default()).await?;
+            Connection::connect(settings.url.expose(), ConnectionProperties::default()).await?;
         let channel = connection.create_channel().await?;
         Ok::<_, lapin::Error>((connection, channel))
     };

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use domain::cache::CacheError;
 use recloser::{AsyncRecloser, Recloser};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Circuit-breaker settings, the `[cache.breaker]` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BreakerSettings {
     /// Share of failed calls (0.0 to 1.0) that opens the breaker.

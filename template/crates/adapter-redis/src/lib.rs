@@ -14,10 +14,10 @@ pub use connection::{RedisConnection, RedisSettings};
 {% if example %}pub use item_cache::RedisItemCache;
 {% endif %}pub use probe::RedisProbe;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Redis cache settings, the `[cache.redis]` section of the configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisCacheSettings {
     /// Prefix of every key, so services sharing a Redis cannot collide.
@@ -28,4 +28,25 @@ pub struct RedisCacheSettings {
     pub ttl_jitter: f64,
     /// The circuit breaker in front of Redis.
     pub breaker: BreakerSettings,
+}
+
+impl RedisCacheSettings {
+    /// Checks the settings as loaded.
+    ///
+    /// # Errors
+    /// A message when the breaker's failure rate is not a share, its window is 0, or the TTL
+    /// jitter is not below 1.
+    pub fn validate(&self) -> Result<(), String> {
+        let breaker = &self.breaker;
+        if !(0.0..=1.0).contains(&breaker.failure_rate) || breaker.window == 0 {
+            return Err(
+                "cache.redis.breaker: failure_rate must be 0.0 to 1.0 and window at least 1"
+                    .to_owned(),
+            );
+        }
+        if !(0.0..1.0).contains(&self.ttl_jitter) {
+            return Err("cache.redis.ttl_jitter must be at least 0.0 and below 1.0".to_owned());
+        }
+        Ok(())
+    }
 }

@@ -11,7 +11,7 @@ use domain::health::DependencyProbe;
 
 fn settings(url: &str) -> RedisSettings {
     RedisSettings {
-        url: url.to_owned(),
+        url: secrets::SecretUrl::new(url),
         command_timeout_ms: 250,
         connect_timeout_ms: 250,
     }

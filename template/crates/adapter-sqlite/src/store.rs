@@ -6,13 +6,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 /// The `[sqlite]` section: where the embedded database lives when no `database.url` is set.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SqliteSettings {
     /// The database file, relative to the working directory; created with its folder.
@@ -23,6 +23,25 @@ pub struct SqliteSettings {
     pub busy_timeout_ms: u64,
     /// How long a request waits for a free connection.
     pub acquire_timeout_ms: u64,
+}
+
+impl SqliteSettings {
+    /// Checks the settings as loaded.
+    ///
+    /// # Errors
+    /// A message when the path is empty or a count or timeout is 0.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.path.is_empty()
+            || self.max_readers == 0
+            || self.busy_timeout_ms == 0
+            || self.acquire_timeout_ms == 0
+        {
+            return Err(
+                "sqlite: path must be set, max_readers and the timeouts at least 1".to_owned(),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// The open database: a writer pool of one connection and a pool of readers.

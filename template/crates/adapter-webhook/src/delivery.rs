@@ -5,17 +5,18 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use recloser::{AsyncRecloser, Recloser};
-use serde::Deserialize;
+use secrets::SecretUrl;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tracing::{Instrument, Span, field};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Webhook settings, the `[webhook]` section of the configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSettings {
     /// Where to POST events; empty turns webhooks off.
-    pub url: String,
+    pub url: SecretUrl,
     /// How long one attempt may take.
     pub timeout_ms: u64,
     /// Attempts per delivery, the first included.
@@ -32,6 +33,22 @@ pub struct WebhookSettings {
     pub breaker_window: usize,
     /// How long the breaker stays open before it lets a trial attempt through.
     pub breaker_open_ms: u64,
+}
+
+impl WebhookSettings {
+    /// Checks the settings as loaded.
+    ///
+    /// # Errors
+    /// A message when an attempt count, timeout or breaker window is 0.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_attempts == 0 || self.timeout_ms == 0 || self.breaker_window == 0 {
+            return Err(
+                "webhook: max_attempts, timeout_ms and breaker_window must be at least 1"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// One event to deliver.
@@ -206,7 +223,7 @@ impl Worker {
         });
         let mut request = self
             .client
-            .post(&self.settings.url)
+            .post(self.settings.url.expose())
             .header("idempotency-key", &delivery.event_id)
             .header("x-event-type", delivery.event_type)
             .json(&delivery.body);

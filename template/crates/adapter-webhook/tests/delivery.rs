@@ -62,7 +62,7 @@ async fn answer(State(receiver): State<Receiver>, headers: HeaderMap) -> StatusC
 
 fn settings(url: &str) -> WebhookSettings {
     WebhookSettings {
-        url: url.to_owned(),
+        url: secrets::SecretUrl::new(url),
         timeout_ms: 1_000,
         max_attempts: 4,
         backoff_base_ms: 10,

@@ -174,11 +174,20 @@ impl Principal {
         if self.can(permission) {
             return Ok(());
         }
-        crate::audit::denied(self, permission);
+        crate::audit::denied(self.actor(), &permission);
         Err(Forbidden {
             subject: self.subject.clone(),
             permission,
         })
+    }
+
+    /// How the audit trail names this principal.
+    #[must_use]
+    pub fn actor(&self) -> crate::audit::Actor<'_> {
+        crate::audit::Actor {
+            subject: &self.subject,
+            tenant: self.tenant,
+        }
     }
 
     /// Whether this principal acts for `tenant`. Use cases answer "not found" when it does not,

@@ -15,7 +15,8 @@ pub mod contract;
 {% endif %}pub mod detach;
 pub mod health;
 {% if example %}pub mod items;
-{% endif %}{% if messaging != "none" %}pub mod messaging;
+{% endif -%}
+{% if messaging != "none" %}pub mod messaging;
 {% endif %}pub mod single_flight;
 {% if example %}pub mod tenants;
 {% endif %}

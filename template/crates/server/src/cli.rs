@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate up|down|status`, `config`, `healthcheck`{% if auth == "jwt" %}, `token`{% endif %}.
+//! The command line: `serve`, `migrate up|down|status`, `config`, `healthcheck`, and, in a
+//! service that checks tokens, `token`.
 //!
 //! Each subcommand loads the configuration the same way, so `config` shows exactly what `serve`
 //! would use. Exit codes are meaningful: 0 success, 1 failure, 2 bad usage or configuration.
@@ -13,7 +14,8 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use crate::config::{Settings, Sources};
-use crate::startup::{Application, SERVICE_NAME, shutdown_signal};
+use crate::identity::SERVICE_NAME;
+use crate::startup::{Application, shutdown_signal};
 use crate::storage::Storage;
 
 // `about` comes from the package description (the `description` given at generation).

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod identity;
 {% if messaging != "none" %}pub mod messaging;
 {% endif %}pub mod runtime;
 pub mod startup;

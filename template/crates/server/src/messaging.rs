@@ -46,7 +46,7 @@ impl Messaging {
             Duration::from_millis(settings.relay_interval_ms),
             stopped.clone(),
         )));
-        if !settings.{% if messaging == "rabbitmq" %}consumer_queue{% else %}consumer{% endif %}.is_empty() {
+        if settings.consumes() {
             let consumer =
                 ItemEventConsumer::new(Arc::new(PostgresInbox::new(pools)), consumer.to_owned());
             let consumer = Consumer::new(settings.clone(), consumer);

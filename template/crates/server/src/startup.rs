@@ -1,7 +1,7 @@
 //! Builds the application from configuration and runs it until told to stop.
 //!
-//! This is where concrete adapters meet: the database (see [`Storage`]), the cache{% if cache == "redis" %} (Redis,
-//! or this process's memory){% else %} (this process's memory){% endif %}, the HTTP router. Tests build the same [`Application`] with a database of their
+//! This is where concrete adapters meet: the database (see [`Storage`]), the cache (Redis, or
+//! this process's memory), the HTTP router. Tests build the same [`Application`] with a database of their
 //! own and port 0, so what they exercise is what production runs.
 
 use std::future::Future;
@@ -9,12 +9,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use adapter_http::cursor::CursorCodec;
 use adapter_http::rate_limit::RateLimits;
 use adapter_http::{AccessGuard, AppState, MetricsEndpoint, router};
 {% if example %}use adapter_memory::MemoryItemCache;
-{% endif %}{% if cache == "redis" %}{% if example %}use adapter_redis::{Breaker, RedisItemCache};
+{% endif -%}
+{% if cache == "redis" -%}
+{% if example %}use adapter_redis::{Breaker, RedisItemCache};
 {% endif %}use adapter_redis::{RedisConnection, RedisProbe};
-{% endif %}{% if example %}use adapter_webhook::{Webhook, WebhookItemNotifier};
+{% endif -%}
+{% if example %}use adapter_webhook::{Webhook, WebhookItemNotifier};
 {% endif %}
 use anyhow::Context;
 use domain::health::DependencyProbe;
@@ -27,12 +31,11 @@ use tokio::sync::watch;
 
 {% if example and cache == "redis" %}use crate::config::CacheBackend;
 {% endif %}use crate::config::Settings;
+use crate::identity::SERVICE_NAME;
 {% if messaging != "none" %}use crate::messaging::Messaging;
-{% endif %}{% if example %}use crate::runtime::TokioSpawner;
+{% endif -%}
+{% if example %}use crate::runtime::TokioSpawner;
 {% endif %}use crate::storage::Storage;
-
-/// The service's name: the binary, `service.name` in traces, `application_name` in PostgreSQL.
-pub const SERVICE_NAME: &str = "{{project-name}}";
 
 /// A bound, ready-to-run service.
 pub struct Application {
@@ -79,7 +82,8 @@ impl Application {
         let redis_probe = redis
             .as_ref()
             .map(|redis| RedisProbe::new(redis.clone(), settings.http.probe_timeout()));
-{% endif %}{% if example %}        let cipher = FieldCipher::from_config(&settings.database.encryption_keys)?;
+{% endif -%}
+{% if example %}        let cipher = FieldCipher::from_config(settings.database.encryption_keys.expose())?;
 {% if cache == "redis" %}        let (item_cache, redis_probe): (Arc<dyn ItemCache>, _) =
             match (redis, redis_probe, settings.cache.backend) {
                 (Some(redis), Some(probe), CacheBackend::Redis) => {
@@ -99,7 +103,8 @@ impl Application {
         let item_cache: Arc<dyn ItemCache> = Arc::new(MemoryItemCache::new(&settings.cache.memory));
 {% endif %}        let webhook =
             Webhook::start(&settings.webhook).context("webhook: cannot build the HTTP client")?;
-{% endif %}{% if cache == "redis" %}        let mut probes: Vec<Arc<dyn DependencyProbe>> = vec![storage.probe()];
+{% endif -%}
+{% if cache == "redis" %}        let mut probes: Vec<Arc<dyn DependencyProbe>> = vec![storage.probe()];
         if let Some(redis_probe) = redis_probe {
             probes.push(Arc::new(redis_probe));
         }
@@ -116,6 +121,7 @@ impl Application {
         forget_idle_callers(access.limits.clone());
         let state = AppState {
             settings: Arc::new(settings.http.clone()),
+            cursors: CursorCodec::new(settings.http.cursor_secret.expose().as_bytes()),
             access,
 {% if graphql %}            graphql: settings.graphql.clone(),
 {% endif %}            probes: probes.into(),

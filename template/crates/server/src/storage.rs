@@ -1,7 +1,8 @@
 //! Which database the service runs on, chosen once from configuration: PostgreSQL when
-//! `database.url` is set{% if database == "postgres+sqlite" %}, otherwise the embedded SQLite file at `sqlite.path` (the default of a new
-//! checkout: nothing to install). Both implement the same ports and pass the same storage
-//! contract, so nothing past this module knows which one it got{% endif %}.
+//! `database.url` is set, otherwise (where the service was generated with the embedded default)
+//! the SQLite file at `sqlite.path`, so a new checkout has nothing to install. Both implement the
+//! same ports and pass the same storage contract, so nothing past this module knows which one
+//! it got.
 //!
 //! This is the one place that matches on the choice; it must not grow business logic.
 
@@ -9,7 +10,9 @@ use std::sync::Arc;
 
 use adapter_postgres::{Migrations, PostgresPools, PostgresProbe};
 {% if example %}use adapter_postgres::{PostgresItemRepository, PostgresTenantRepository};
-{% endif %}{% if database == "postgres+sqlite" %}{% if example %}use adapter_sqlite::{SqliteItemRepository, SqliteTenantRepository};
+{% endif -%}
+{% if database == "postgres+sqlite" -%}
+{% if example %}use adapter_sqlite::{SqliteItemRepository, SqliteTenantRepository};
 {% endif %}use adapter_sqlite::{SqliteMigrations, SqliteProbe, SqliteStore};
 {% endif %}use anyhow::Context;
 use domain::health::DependencyProbe;
@@ -18,7 +21,7 @@ use domain::tenants::TenantRepository;
 use field_cipher::FieldCipher;
 {% endif %}
 use crate::config::Settings;
-use crate::startup::SERVICE_NAME;
+use crate::identity::SERVICE_NAME;
 
 /// The open database.
 #[derive(Debug, Clone)]
@@ -46,9 +49,9 @@ pub type MigrationState = (i64, String, bool);
 
 impl Storage {
     /// Opens the configured database. PostgreSQL pools connect lazily (the service can start,
-    /// not ready, while the server comes up){% if database == "postgres+sqlite" %}; the SQLite file is created when missing{% endif %}.
-    /// With `create_missing` and `database.create_database`, a missing PostgreSQL database is
-    /// created first{% if database == "postgres+sqlite" %}; without `create_missing`, a missing SQLite file is an error{% endif %}.
+    /// not ready, while the server comes up); a SQLite file is created when missing. With
+    /// `create_missing` and `database.create_database`, a missing PostgreSQL database is
+    /// created first; without `create_missing`, a missing SQLite file is an error.
     ///
     /// # Errors
     /// When a URL is malformed, or the database cannot be created or opened.
@@ -69,7 +72,7 @@ impl Storage {
         }
 {% endif %}        if create_missing
             && database.create_database
-            && Migrations::create_database_if_missing(&database.url)
+            && Migrations::create_database_if_missing(database.url.expose())
                 .await
                 .context("creating the database (is PostgreSQL running? `docker compose up -d postgres`)")?
         {

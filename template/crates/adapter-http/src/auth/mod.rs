@@ -14,11 +14,12 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::auth::{Principal, Role};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use secrets::Secret;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -49,15 +50,26 @@ pub enum Access {
     Off,
 }
 
+impl Access {
+    /// Whether reaching the endpoint takes a bearer token.
+    #[must_use]
+    pub fn asks_for_a_token(self) -> bool {
+        self == Self::Authenticated
+    }
+}
+
+/// Who may reach `/api/...`: a caller with a valid token.
+pub const API_ACCESS: Access = Access::Authenticated;
+
 /// The `[auth]` section of the configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     /// `hs256` or `jwks`.
     pub mode: AuthMode,
     /// The HS256 signing secret (mode `hs256`). A secret: redacted when printed; production
     /// refuses the development default.
-    pub hs256_secret: String,
+    pub hs256_secret: Secret,
     /// The identity provider's JWKS document (mode `jwks`).
     pub jwks_url: String,
     /// The algorithms accepted in mode `jwks` (`RS256`, `ES256`...); HMAC ones are refused there.
@@ -87,6 +99,54 @@ pub struct AuthSettings {
     /// Who may read `/health/*`. Keep `public` where an orchestrator probes it: kubelets send
     /// no tokens.
     pub health: Access,
+}
+
+/// The `auth.hs256_secret` shipped in `config/default.toml`: refused in production, where
+/// anyone reading this repository could mint an admin token with it.
+pub const DEVELOPMENT_HS256_SECRET: &str = "development-only-jwt-secret-change-me-0123456789";
+
+impl AuthSettings {
+    /// Checks the settings as loaded for `environment`.
+    ///
+    /// # Errors
+    /// A message naming the setting and what to do about it.
+    pub fn validate(&self, environment: &str) -> Result<(), String> {
+        match self.mode {
+            AuthMode::Hs256 => {
+                if environment == "production"
+                    && self.hs256_secret.expose() == DEVELOPMENT_HS256_SECRET
+                {
+                    return Err("auth.hs256_secret still has the development value; set \
+                         APP__AUTH__HS256_SECRET(_FILE) or use auth.mode = \"jwks\""
+                        .to_owned());
+                }
+                if self.hs256_secret.expose().len() < 32 {
+                    return Err("auth.hs256_secret must be at least 32 characters".to_owned());
+                }
+            }
+            AuthMode::Jwks => {
+                if !self.jwks_url.starts_with("https://") && !self.jwks_url.starts_with("http://") {
+                    return Err("auth.jwks_url must be an http(s) URL in mode jwks".to_owned());
+                }
+                if self.algorithms.is_empty()
+                    || self.algorithms.iter().any(|algorithm| is_hmac(*algorithm))
+                {
+                    return Err(
+                        "auth.algorithms must list asymmetric algorithms (RS256, ES256...) \
+                         in mode jwks; HMAC there would let a public key sign tokens"
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+        if self.issuer.is_empty() || self.audience.is_empty() {
+            return Err("auth.issuer and auth.audience must be set".to_owned());
+        }
+        if self.tenant_claim.is_empty() || self.roles_claim.is_empty() {
+            return Err("auth.tenant_claim and auth.roles_claim must be set".to_owned());
+        }
+        Ok(())
+    }
 }
 
 /// Why a request is not authenticated. The text goes into the 401's detail and the
@@ -219,7 +279,7 @@ impl Authenticator {
     pub fn new(settings: &AuthSettings) -> anyhow::Result<Self> {
         let keys = match settings.mode {
             AuthMode::Hs256 => Keys::Shared(Arc::new(DecodingKey::from_secret(
-                settings.hs256_secret.as_bytes(),
+                settings.hs256_secret.expose().as_bytes(),
             ))),
             AuthMode::Jwks => Keys::Published(JwksKeys::new(settings)?),
         };
@@ -233,6 +293,14 @@ impl Authenticator {
     #[must_use]
     pub fn settings(&self) -> &AuthSettings {
         &self.settings
+    }
+
+    /// The principal the request's `Authorization` header proves.
+    ///
+    /// # Errors
+    /// [`AuthError`] naming the first check that failed.
+    pub async fn identify(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+        self.authenticate(headers.get(header::AUTHORIZATION)).await
     }
 
     /// The principal an `Authorization` header value proves.

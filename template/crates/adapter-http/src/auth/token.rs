@@ -67,7 +67,7 @@ impl DevelopmentToken {
         let token = jsonwebtoken::encode(
             &Header::default(),
             &claims,
-            &EncodingKey::from_secret(settings.hs256_secret.as_bytes()),
+            &EncodingKey::from_secret(settings.hs256_secret.expose().as_bytes()),
         )?;
         Ok(token)
     }

@@ -17,9 +17,11 @@ use uuid::Uuid;
 use super::STORAGE_COST;
 use super::errors::field_error;
 use super::tenants::{Lookup, TenantLoader, TenantNode};
-use crate::items::{CreateItemBody, PageRequest, UpdateItemBody, idempotency, page_of};
+use crate::items::body::{CreateItemBody, UpdateItemBody};
+use crate::items::create::idempotency;
+use crate::items::list::{PageRequest, page_of};
 use crate::problem::ApiError;
-use crate::router::AppState;
+use crate::state::AppState;
 
 /// The fields of this module that read or write storage (see `super::reaches_storage`).
 pub(crate) const STORAGE_FIELDS: [&str; 5] =

@@ -17,8 +17,11 @@
 mod cost;
 mod errors;
 {% if example %}mod items;
-mod tenants;
+{% endif %}pub mod settings;
+{% if example %}mod tenants;
 {% endif %}
+pub use settings::GraphqlSettings;
+
 use async_graphql::{EmptySubscription, MergedObject, Object, Schema, SchemaBuilder, SimpleObject};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,7 +29,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 use domain::auth::Principal;
-use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::Authenticated;
@@ -34,7 +36,7 @@ use crate::extract::ApiJson;
 use crate::me::MeResponse;
 use crate::problem::{ApiError, Problem};
 use crate::rate_limit;
-use crate::router::AppState;
+use crate::state::AppState;
 
 /// The complexity every field that reads or writes storage adds to its selection, so that
 /// `{ __typename }` under one is never free. With the default `max_complexity` of 1000, one
@@ -49,30 +51,16 @@ fn reaches_storage(field: &str) -> bool {
     false
 {% endif %}}
 
-/// The `[graphql]` section of the configuration.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GraphqlSettings {
-    /// Deepest nesting of selections a query may have; deeper ones are refused before they run.
-    pub max_depth: usize,
-    /// Most complexity a query may have: each field costs 1, a field that reaches storage
-    /// [`STORAGE_COST`] more, and a connection its page size times (its selection + 1). Also
-    /// the most fields a document may hold with every fragment expanded.
-    pub max_complexity: usize,
-    /// Most mutations one document may run.
-    pub max_mutations: usize,
-    /// Whether `__schema` and `__type` answer. Off in production: the committed
-    /// `docs/schema.graphql` is the contract, and a live map of it only helps an attacker.
-    pub introspection: bool,
-}
-
 /// The schema this service serves.
 pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Every query field, one object per resource, merged.
 #[derive(MergedObject, Default)]
-pub struct Query(CallerQuery{% if example %}, tenants::TenantQuery, items::ItemQuery{% endif %});
-
+{% if example -%}
+pub struct Query(CallerQuery, tenants::TenantQuery, items::ItemQuery);
+{% else -%}
+pub struct Query(CallerQuery);
+{% endif %}
 {% if example %}/// Every mutation, one object per resource, merged.
 #[derive(MergedObject, Default)]
 pub struct Mutation(tenants::TenantMutation, items::ItemMutation);

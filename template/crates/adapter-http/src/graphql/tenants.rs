@@ -16,8 +16,8 @@ use uuid::Uuid;
 use super::STORAGE_COST;
 use super::errors::field_error;
 use crate::problem::{ApiError, Problem};
-use crate::router::AppState;
-use crate::tenants::CreateTenantBody;
+use crate::state::AppState;
+use crate::tenants::body::CreateTenantBody;
 
 /// The fields of this module that read or write storage (see `super::reaches_storage`).
 pub(crate) const STORAGE_FIELDS: [&str; 2] = ["tenant", "createTenant"];

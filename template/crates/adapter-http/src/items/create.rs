@@ -12,7 +12,7 @@ use crate::auth::Authenticated;
 use crate::conditional::etag;
 use crate::extract::{ApiPath, JsonBody};
 use crate::problem::{ApiError, FieldError, Problem};
-use crate::router::AppState;
+use crate::state::AppState;
 
 /// Set on a response that repeats the result of an earlier request with the same key.
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");

@@ -9,7 +9,7 @@ use crate::auth::Authenticated;
 use crate::conditional::optional_match;
 use crate::extract::ApiPath;
 use crate::problem::{ApiError, Problem};
-use crate::router::AppState;
+use crate::state::AppState;
 
 /// Deletes one item. Answers 204 with no body.
 #[utoipa::path(

@@ -12,7 +12,7 @@ use crate::auth::Authenticated;
 use crate::conditional::{etag, none_match};
 use crate::extract::ApiPath;
 use crate::problem::{ApiError, Problem};
-use crate::router::AppState;
+use crate::state::AppState;
 
 /// Reads one item.
 #[utoipa::path(

@@ -18,7 +18,7 @@ use crate::auth::Authenticated;
 use crate::cursor::CursorCodec;
 use crate::extract::{ApiPath, query_of};
 use crate::problem::{ApiError, FieldError, Problem};
-use crate::router::AppState;
+use crate::state::AppState;
 
 /// The accepted query parameters; any other is refused with 400 naming it.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -220,7 +220,7 @@ pub(crate) async fn page_of(
         Some(requested) => PageSize::new(requested)
             .map_err(|error| parameter_problem("limit", error.to_string()))?,
     };
-    let codec = CursorCodec::new(state.settings.cursor_secret.as_bytes());
+    let codec = state.cursors.clone();
     let after = match request.cursor {
         None => None,
         Some(cursor) => Some(open_cursor(&codec, cursor, &query)?),

@@ -3,12 +3,14 @@
 //!
 //! Items live under their tenant: `/api/v1/tenants/{tenantId}/items/{itemId}`.
 
-mod body;
-mod create;
+// `body`, `create` and `list` are the crate's, not only this module's: GraphQL parses,
+// lists and keys its requests with them, so both ways in follow one set of rules.
+pub(crate) mod body;
+pub(crate) mod create;
 mod delete;
 mod errors;
 mod get;
-mod list;
+pub(crate) mod list;
 mod update;
 
 use domain::items::ExpectedVersion;
@@ -18,13 +20,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::conditional::IfMatch;
-use crate::router::AppState;
-{% if graphql %}
-// GraphQL (`crate::graphql`) reuses the same parsing, listing and idempotency rules.
-pub(crate) use body::{CreateItemBody, UpdateItemBody};
-pub(crate) use create::idempotency;
-pub(crate) use list::{PageRequest, page_of};
-{% endif %}
+use crate::state::AppState;
+
 /// The item routes, relative to `/api/v1`.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -39,7 +36,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 /// `{tenantId}` in a collection path.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct TenantPath {
+pub(crate) struct TenantPath {
     tenant_id: Uuid,
 }
 

@@ -7,7 +7,7 @@ use crate::auth::Authenticated;
 use crate::conditional::{etag, required_match};
 use crate::extract::{ApiPath, JsonBody};
 use crate::problem::{ApiError, Problem};
-use crate::router::AppState;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};

@@ -8,7 +8,7 @@ use super::body::{CreateTenantBody, TenantResponse};
 use crate::auth::Authenticated;
 use crate::extract::JsonBody;
 use crate::problem::{ApiError, Problem};
-use crate::router::AppState;
+use crate::state::AppState;
 
 /// Creates a tenant. Answers 201 with the tenant and its URL in `Location`.
 #[utoipa::path(

@@ -9,7 +9,7 @@ use super::body::TenantResponse;
 use crate::auth::Authenticated;
 use crate::extract::ApiPath;
 use crate::problem::{ApiError, Problem};
-use crate::router::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

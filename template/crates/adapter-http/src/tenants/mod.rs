@@ -1,6 +1,7 @@
 //! HTTP for tenants, the owners of the example items: create one, read one.
 
-mod body;
+// `body` is the crate's: GraphQL parses its input with the same types.
+pub(crate) mod body;
 mod create;
 mod get;
 
@@ -9,11 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::problem::{ApiError, Problem};
-use crate::router::AppState;
-{% if graphql %}
-// GraphQL (`crate::graphql`) parses its input the same way.
-pub(crate) use body::CreateTenantBody;
-{% endif %}
+use crate::state::AppState;
+
 /// The tenant routes, relative to `/api/v1`.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -148,7 +148,11 @@ impl ItemService {
         detach::to_completion(self.spawner.as_ref(), async move {
             let created = this.repository.create(&item, idempotency.as_ref()).await?;
             if !created.replayed {
-                audit::write(&principal, "item.create", &resource(&created.item.id));
+                audit::write(
+                    principal.actor(),
+                    "item.create",
+                    &resource(&created.item.id),
+                );
             }
             this.committed(&created.item).await;
             if !created.replayed
@@ -279,7 +283,7 @@ impl ItemService {
                 changes,
             };
             let item = this.repository.update(&update).await?;
-            audit::write(&principal, "item.update", &resource(&item.id));
+            audit::write(principal.actor(), "item.update", &resource(&item.id));
             this.committed(&item).await;
             Ok(item)
         })
@@ -325,7 +329,7 @@ impl ItemService {
                 .repository
                 .delete(tenant_id, id, expected_version)
                 .await?;
-            audit::write(&principal, "item.delete", &resource(&id));
+            audit::write(principal.actor(), "item.delete", &resource(&id));
             this.loads.forget(&(tenant_id, id));
             if let Err(error) = this.cache.forget(tenant_id, id, version).await {
                 log_cache_error("invalidation", &error);

@@ -68,7 +68,7 @@ impl TenantService {
         detach::to_completion(self.spawner.as_ref(), async move {
             let created = repository.create(&tenant).await?;
             audit::write(
-                &principal,
+                principal.actor(),
                 "tenant.create",
                 &format!("tenant/{}", created.id),
             );

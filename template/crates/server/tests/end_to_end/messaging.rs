@@ -1,0 +1,499 @@
+//! Messaging against the real servers: PostgreSQL keeps the outbox, the broker carries the
+//! events. Each test uses broker names of its own and watches them through a "tap"
+//! (`messaging/<broker>.rs`), so what the tap counts is exactly what the broker received.
+
+{% if messaging == "rabbitmq" -%}
+#[path = "messaging/rabbitmq.rs"]
+{% else -%}
+#[path = "messaging/nats.rs"]
+{% endif -%}
+mod broker;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::support::{TcpProxy, TestApp, test_settings};
+use adapter_postgres::PostgresPools;
+use adapter_postgres::outbox::{PostgresOutbox, record};
+use async_trait::async_trait;
+use broker::{MessagingSettings, Publisher, Tap, delete_topology};
+use domain::messaging::{
+    EventPublisher, ItemEvent, ItemEventType, OutboxMessage, PublishError, Relay, RelayPolicy,
+};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+async fn wait_until<F, Fut>(within: Duration, mut condition: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while started.elapsed() < within {
+        if condition().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+async fn pending(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL AND dead_at IS NULL")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn created_count(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT COALESCE(sum(created), 0)::bigint FROM item_event_counts")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+fn event(item: Uuid, version: i64) -> ItemEvent {
+    ItemEvent {
+        id: Uuid::now_v7(),
+        event_type: if version == 1 {
+            ItemEventType::Created
+        } else {
+            ItemEventType::Updated
+        },
+        schema_version: domain::messaging::SCHEMA_VERSION,
+        occurred_at: time::OffsetDateTime::now_utc(),
+        tenant_id: Uuid::now_v7(),
+        item_id: item,
+        item_version: version,
+        data: Some(domain::messaging::ItemEventData {
+            name: format!("item {item}"),
+            status: "active".to_owned(),
+        }),
+    }
+}
+
+async fn app_with(pool: PgPool, settings: &MessagingSettings) -> TestApp {
+    let mut config = test_settings();
+    config.messaging = settings.clone();
+    TestApp::spawn_with(config, PostgresPools::single(pool)).await
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn an_event_is_published_once_its_transaction_commits_and_never_after_a_rollback(
+    pool: PgPool,
+) {
+    let settings = broker::settings(&broker::url());
+    let tap = Tap::on(&settings).await;
+    let app = app_with(pool.clone(), &settings).await;
+
+    // Written but not committed: the relay cannot see it.
+    let committed = event(Uuid::now_v7(), 1);
+    let mut transaction = pool.begin().await.unwrap();
+    record(&mut transaction, &committed).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(tap.take().await.is_empty(), "nothing before the commit");
+    transaction.commit().await.unwrap();
+    let seen = tap.collect(1, Duration::from_secs(10)).await;
+    assert_eq!(seen.len(), 1, "published after the commit");
+    assert_eq!(seen[0].id, committed.id.to_string());
+    assert_eq!(seen[0].event["type"], "item.created");
+
+    // Rolled back: the event never existed.
+    let rolled_back = event(Uuid::now_v7(), 1);
+    let mut transaction = pool.begin().await.unwrap();
+    record(&mut transaction, &rolled_back).await.unwrap();
+    transaction.rollback().await.unwrap();
+
+    // Through the API: the item and its event commit together.
+    let tenant = app.create_tenant("Acme").await;
+    app.create_item(&tenant, "Desk lamp").await;
+    let seen = tap.collect(1, Duration::from_secs(10)).await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].event["tenantId"], tenant);
+    assert_eq!(seen[0].event["data"]["name"], "Desk lamp");
+    assert!(seen[0].event["data"].get("description").is_none());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        tap.take().await.is_empty(),
+        "the rolled-back event never went out"
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE id = $1")
+        .bind(rolled_back.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
+    app.stop().await.unwrap();
+    delete_topology(&settings).await.unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_writers_trace_context_travels_in_the_message_headers(pool: PgPool) {
+    use tracing_opentelemetry_ext::with_remote_parent;
+    let settings = broker::settings(&broker::url());
+    let tap = Tap::on(&settings).await;
+    let app = app_with(pool.clone(), &settings).await;
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let traced = event(Uuid::now_v7(), 1);
+    with_remote_parent(traceparent, async {
+        let mut transaction = pool.begin().await.unwrap();
+        record(&mut transaction, &traced).await.unwrap();
+        transaction.commit().await.unwrap();
+    })
+    .await;
+    let seen = tap.collect(1, Duration::from_secs(10)).await;
+    assert_eq!(seen.len(), 1);
+    let header = seen[0].traceparent.as_deref().unwrap_or_default();
+    assert!(
+        header.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+        "the consumer continues the writer's trace: {header:?}"
+    );
+    app.stop().await.unwrap();
+    delete_topology(&settings).await.unwrap();
+}
+
+/// Runs `work` in a span whose parent is the remote `traceparent`.
+mod tracing_opentelemetry_ext {
+    use tracing::Instrument;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+    pub async fn with_remote_parent(
+        traceparent: &str,
+        work: impl std::future::Future<Output = ()>,
+    ) {
+        let carrier =
+            std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.extract(&carrier)
+        });
+        let span = tracing::info_span!("request");
+        let _ = span.set_parent(parent);
+        work.instrument(span).await;
+    }
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn with_the_broker_down_events_wait_in_the_outbox_and_arrive_once_each_when_it_returns(
+    pool: PgPool,
+) {
+    let proxy = TcpProxy::start(broker::address()).await;
+    proxy.cut();
+    let settings = broker::settings(&broker::url_via(proxy.address));
+    let tap = Tap::on(&settings).await;
+    let app = app_with(pool.clone(), &settings).await;
+
+    let tenant = app.create_tenant("Acme").await;
+    let written = 25;
+    for number in 0..written {
+        app.create_item(&tenant, &format!("item {number}")).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        pending(&pool).await,
+        written,
+        "every event waits in the outbox"
+    );
+    assert!(tap.take().await.is_empty(), "nothing reached the broker");
+    assert_eq!(created_count(&pool).await, 0, "nothing was consumed");
+
+    proxy.restore();
+    let seen = tap
+        .collect(usize::try_from(written).unwrap(), Duration::from_secs(30))
+        .await;
+    assert!(
+        wait_until(Duration::from_secs(30), || async {
+            created_count(&pool).await == written
+        })
+        .await,
+        "the consumer applied every event"
+    );
+    // Anything published twice would arrive meanwhile.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut seen = seen;
+    seen.extend(tap.take().await);
+    let distinct: HashSet<&str> = seen.iter().map(|message| message.id.as_str()).collect();
+    let processed: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    println!(
+        "broker down: events written {written}, delivered {}, distinct {}, duplicates {}, \
+         applied by the consumer {}, still pending {}",
+        seen.len(),
+        distinct.len(),
+        seen.len() - distinct.len(),
+        processed,
+        pending(&pool).await
+    );
+    assert_eq!(seen.len(), distinct.len(), "no event published twice");
+    assert_eq!(i64::try_from(distinct.len()).unwrap(), written, "none lost");
+    assert_eq!(processed, written);
+    assert_eq!(pending(&pool).await, 0);
+    app.stop().await.unwrap();
+    delete_topology(&settings).await.unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn two_relays_share_the_outbox_without_publishing_an_event_twice(pool: PgPool) {
+    let settings = broker::settings(&broker::url());
+    let tap = Tap::on(&settings).await;
+    // 30 items with 10 versions each: 300 events, in order per item.
+    let items: Vec<Uuid> = (0..30).map(|_| Uuid::now_v7()).collect();
+    for version in 1..=10 {
+        let mut transaction = pool.begin().await.unwrap();
+        for item in &items {
+            record(&mut transaction, &event(*item, version))
+                .await
+                .unwrap();
+        }
+        transaction.commit().await.unwrap();
+    }
+    let pools = PostgresPools::single(pool.clone());
+    let relay = || {
+        Relay::new(
+            Arc::new(PostgresOutbox::new(&pools)),
+            Arc::new(Publisher::new(settings.clone())),
+            RelayPolicy {
+                batch: 7,
+                ..settings.relay_policy()
+            },
+        )
+    };
+    let run = |relay: Relay| {
+        tokio::spawn(async move {
+            let mut published = 0;
+            loop {
+                let round = relay.run_once().await.unwrap();
+                published += round.published;
+                if round.published == 0 && relay.pending().await.unwrap() == 0 {
+                    return published;
+                }
+            }
+        })
+    };
+    let (first, second) = (run(relay()), run(relay()));
+    let (first, second) = (first.await.unwrap(), second.await.unwrap());
+
+    let seen = tap.collect(300, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut seen = seen;
+    seen.extend(tap.take().await);
+    let distinct: HashSet<&str> = seen.iter().map(|message| message.id.as_str()).collect();
+    println!(
+        "two relays: first published {first}, second {second}; the broker received {} ({} distinct)",
+        seen.len(),
+        distinct.len()
+    );
+    assert_eq!(first + second, 300);
+    assert_eq!(seen.len(), 300, "every event once");
+    assert_eq!(distinct.len(), 300, "no event twice");
+    let mut versions: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for message in &seen {
+        versions
+            .entry(message.event["itemId"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(message.event["itemVersion"].as_i64().unwrap());
+    }
+    for (item, order) in &versions {
+        assert_eq!(
+            order,
+            &(1..=10).collect::<Vec<_>>(),
+            "item {item} out of order"
+        );
+    }
+    delete_topology(&settings).await.unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_redelivered_event_is_applied_once_and_a_malformed_one_is_dead_lettered(pool: PgPool) {
+    let settings = broker::settings(&broker::url());
+    let tap = Tap::on(&settings).await;
+    let app = app_with(pool.clone(), &settings).await;
+    let tenant = app.create_tenant("Acme").await;
+    app.create_item(&tenant, "Desk lamp").await;
+    assert!(
+        wait_until(Duration::from_secs(10), || async {
+            created_count(&pool).await == 1
+        })
+        .await
+    );
+    let original = tap.collect(1, Duration::from_secs(5)).await;
+    assert_eq!(original.len(), 1);
+
+    // The same event again, as a broker redelivery or a second relay would send it.
+    let again = serde_json::to_vec(&original[0].event).unwrap();
+    tap.publish(&settings, "item.created", &again, &original[0].id)
+        .await;
+    tap.publish(
+        &settings,
+        "item.created",
+        b"{\"not\": \"an event\"}",
+        "junk",
+    )
+    .await;
+
+    let mut dead = Vec::new();
+    let started = Instant::now();
+    while dead.is_empty() && started.elapsed() < Duration::from_secs(10) {
+        dead.extend(tap.dead_letters(&settings).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        dead.len(),
+        1,
+        "the malformed message reached the dead-letter queue"
+    );
+    assert!(dead[0].id.starts_with("junk"), "{dead:?}");
+    let processed: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(processed, 1, "the redelivery was recognised");
+    assert_eq!(created_count(&pool).await, 1, "and applied once");
+    app.stop().await.unwrap();
+    delete_topology(&settings).await.unwrap();
+}
+
+/// A broker that refuses one event and takes every other (the publisher port's `Rejected`).
+struct Refusing {
+    refused: Uuid,
+    inner: Publisher,
+    refusals: AtomicUsize,
+}
+
+#[async_trait]
+impl EventPublisher for Refusing {
+    async fn publish(&self, message: &OutboxMessage) -> Result<(), PublishError> {
+        if message.id == self.refused {
+            self.refusals.fetch_add(1, Ordering::SeqCst);
+            return Err(PublishError::Rejected(anyhow::anyhow!(
+                "refused for the test"
+            )));
+        }
+        self.inner.publish(message).await
+    }
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn an_event_refused_max_attempts_times_is_dead_lettered_and_no_longer_holds_back_its_item(
+    pool: PgPool,
+) {
+    let settings = broker::settings(&broker::url());
+    let tap = Tap::on(&settings).await;
+    let item = Uuid::now_v7();
+    let (first, second) = (event(item, 1), event(item, 2));
+    let mut transaction = pool.begin().await.unwrap();
+    record(&mut transaction, &first).await.unwrap();
+    record(&mut transaction, &second).await.unwrap();
+    transaction.commit().await.unwrap();
+    let publisher = Arc::new(Refusing {
+        refused: first.id,
+        inner: Publisher::new(settings.clone()),
+        refusals: AtomicUsize::new(0),
+    });
+    let relay = Relay::new(
+        Arc::new(PostgresOutbox::new(&PostgresPools::single(pool.clone()))),
+        publisher.clone(),
+        RelayPolicy {
+            backoff_base: Duration::from_millis(1),
+            backoff_max: Duration::from_millis(1),
+            ..settings.relay_policy()
+        },
+    );
+    let mut rounds = 0;
+    while relay.pending().await.unwrap() > 0 && rounds < 50 {
+        relay.run_once().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        rounds += 1;
+        // While the first event is retried, the second must wait: order per item.
+        if publisher.refusals.load(Ordering::SeqCst) < 3 {
+            assert!(
+                tap.take().await.is_empty(),
+                "the second event overtook the first"
+            );
+        }
+    }
+    assert_eq!(
+        publisher.refusals.load(Ordering::SeqCst),
+        3,
+        "max_attempts = 3"
+    );
+    let (attempts, dead): (i32, bool) =
+        sqlx::query_as("SELECT attempts, dead_at IS NOT NULL FROM outbox WHERE id = $1")
+            .bind(first.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((attempts, dead), (3, true));
+    let seen = tap.collect(1, Duration::from_secs(10)).await;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].id,
+        second.id.to_string(),
+        "the item's next event went out"
+    );
+    assert_eq!(json!(seen[0].event["itemVersion"]), json!(2));
+    delete_topology(&settings).await.unwrap();
+}
+
+#[test]
+fn every_event_written_is_what_the_published_schema_describes() {
+    let schema: Value = serde_json::from_str(include_str!(
+        "../../../../docs/events/item-event.v1.schema.json"
+    ))
+    .unwrap();
+    let documented = schema["properties"].as_object().unwrap();
+    let item = Uuid::now_v7();
+    let events = [
+        event(item, 1),
+        event(item, 2),
+        ItemEvent::deleted(Uuid::now_v7(), item, 2),
+    ];
+    for event in events {
+        let written = serde_json::to_value(&event).unwrap();
+        let fields = written.as_object().unwrap();
+        for required in schema["required"].as_array().unwrap() {
+            assert!(
+                fields.contains_key(required.as_str().unwrap()),
+                "{required} is required by the schema but not written: {written}"
+            );
+        }
+        for (name, value) in fields {
+            let property = documented
+                .get(name)
+                .unwrap_or_else(|| panic!("{name} is written but not in the schema"));
+            if let Some(allowed) = property["enum"].as_array() {
+                assert!(
+                    allowed.contains(value),
+                    "{name} = {value} is not in {allowed:?}"
+                );
+            }
+            if let Some(constant) = property.get("const") {
+                assert_eq!(value, constant, "{name}");
+            }
+        }
+        let data = &written["data"];
+        let shape = &documented["data"]["oneOf"][1];
+        if data.is_null() {
+            assert_eq!(written["type"], "item.deleted");
+        } else {
+            for required in shape["required"].as_array().unwrap() {
+                assert!(
+                    data.get(required.as_str().unwrap()).is_some(),
+                    "data.{required}"
+                );
+            }
+            for name in data.as_object().unwrap().keys() {
+                assert!(
+                    shape["properties"].get(name).is_some(),
+                    "data.{name} is written but not in the schema"
+                );
+            }
+            let statuses = shape["properties"]["status"]["enum"].as_array().unwrap();
+            assert!(statuses.contains(&data["status"]));
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The NATS side of the messaging tests (`NATS_URL`, default the local server): settings with a
+//! stream, subjects and consumer names of the test's own, and a tap: a durable consumer reading
+//! every item event the stream stored, so what it reads is exactly what the broker received.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use adapter_nats::declare_stream;
+pub use adapter_nats::{MessagingSettings, NatsPublisher as Publisher, delete_topology};
+use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
+use async_nats::jetstream::{self, Context};
+use futures_util::StreamExt;
+use serde_json::Value;
+use uuid::Uuid;
+
+pub fn url() -> String {
+    std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
+}
+
+/// Where NATS_URL points (`nats://[user:password@]host:port`).
+pub fn address() -> SocketAddr {
+    let url = url();
+    let authority = url.split("://").nth(1).unwrap_or(&url);
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    std::net::ToSocketAddrs::to_socket_addrs(host_port)
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .unwrap_or_else(|| panic!("NATS_URL has no host:port: {url}"))
+}
+
+/// `url()`, through `proxy` instead of straight to the server.
+pub fn url_via(proxy: SocketAddr) -> String {
+    format!("nats://{proxy}")
+}
+
+/// Messaging settings with names of this test's own, and short pauses.
+pub fn settings(url: &str) -> MessagingSettings {
+    let tag = Uuid::now_v7().simple();
+    MessagingSettings {
+        url: secrets::SecretUrl::new(url),
+        stream: format!("test_{tag}"),
+        subject_prefix: format!("test-{tag}.events"),
+        consumer: format!("test_{tag}_counts"),
+        prefetch: 16,
+        max_deliver: 5,
+        publish_timeout_ms: 2_000,
+        relay_batch: 50,
+        relay_interval_ms: 50,
+        relay_lease_ms: 10_000,
+        relay_max_attempts: 3,
+        retry_base_ms: 50,
+        retry_max_ms: 400,
+    }
+}
+
+/// A message as the tap saw it.
+#[derive(Debug)]
+pub struct Seen {
+    pub id: String,
+    pub traceparent: Option<String>,
+    pub event: Value,
+}
+
+/// Durable consumers on the test's stream: one for the item events, one for the dead letters.
+pub struct Tap {
+    context: Context,
+    events: PullConsumer,
+    dead_letters: PullConsumer,
+    published: std::sync::atomic::AtomicUsize,
+}
+
+impl Tap {
+    pub async fn on(settings: &MessagingSettings) -> Self {
+        let client = async_nats::connect(url())
+            .await
+            .expect("NATS with JetStream at NATS_URL (default nats://127.0.0.1:4222)");
+        let context = jetstream::new(client);
+        declare_stream(&context, settings).await.unwrap();
+        let stream = context.get_stream(&settings.stream).await.unwrap();
+        let tap = |name: &str, subject: String| {
+            let stream = stream.clone();
+            let name = name.to_owned();
+            async move {
+                stream
+                    .get_or_create_consumer(
+                        &name,
+                        pull::Config {
+                            durable_name: Some(name.clone()),
+                            filter_subject: subject,
+                            ack_policy: AckPolicy::Explicit,
+                            ..pull::Config::default()
+                        },
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        let events = tap("tap", settings.subject("item.*")).await;
+        let dead_letters = tap("tap_dead_letters", settings.dead_letter_subject()).await;
+        Self {
+            context,
+            events,
+            dead_letters,
+            published: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    async fn take_from(consumer: &PullConsumer) -> Vec<Seen> {
+        let mut seen = Vec::new();
+        let mut batch = consumer
+            .fetch()
+            .max_messages(1_000)
+            .expires(Duration::from_millis(300))
+            .messages()
+            .await
+            .unwrap();
+        while let Some(Ok(message)) = batch.next().await {
+            let header = |name: &str| {
+                message
+                    .headers
+                    .as_ref()
+                    .and_then(|headers| headers.get(name))
+                    .map(|value| value.as_str().to_owned())
+            };
+            seen.push(Seen {
+                id: header("Original-Msg-Id")
+                    .or_else(|| header("Nats-Msg-Id"))
+                    .unwrap_or_default(),
+                traceparent: header("traceparent"),
+                event: serde_json::from_slice(&message.payload).unwrap_or(Value::Null),
+            });
+            message.ack().await.unwrap();
+        }
+        seen
+    }
+
+    pub async fn take(&self) -> Vec<Seen> {
+        Self::take_from(&self.events).await
+    }
+
+    /// Collects from the tap until `count` messages arrived or `within` passed.
+    pub async fn collect(&self, count: usize, within: Duration) -> Vec<Seen> {
+        let started = Instant::now();
+        let mut seen = Vec::new();
+        while seen.len() < count && started.elapsed() < within {
+            seen.extend(self.take().await);
+        }
+        seen
+    }
+
+    /// Takes what the example consumer dead-lettered.
+    pub async fn dead_letters(&self, _settings: &MessagingSettings) -> Vec<Seen> {
+        Self::take_from(&self.dead_letters).await
+    }
+
+    /// Publishes `payload` as `event_type` with message id `id`, as a producer would. The
+    /// stream's `Nats-Msg-Id` is made unique, so a repeat reaches the consumer (as one would
+    /// after the stream's duplicate window) and the consumer's own deduplication is tested.
+    pub async fn publish(
+        &self,
+        settings: &MessagingSettings,
+        event_type: &str,
+        payload: &[u8],
+        id: &str,
+    ) {
+        let sent = self
+            .published
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", format!("{id}/{sent}").as_str());
+        headers.insert("Original-Msg-Id", id);
+        self.context
+            .publish_with_headers(
+                settings.subject(event_type),
+                headers,
+                payload.to_vec().into(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+}

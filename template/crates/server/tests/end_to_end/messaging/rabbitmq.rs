@@ -1,0 +1,185 @@
+//! The RabbitMQ side of the messaging tests (`AMQP_URL`, default the local broker): settings
+//! with exchange and queue names of the test's own, and a tap: a queue bound to every routing key
+//! of the test's exchange, so what it holds is exactly what the broker received.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use adapter_rabbitmq::declare_exchanges;
+pub use adapter_rabbitmq::{MessagingSettings, RabbitPublisher as Publisher, delete_topology};
+use lapin::options::{BasicGetOptions, BasicPublishOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub fn url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+/// `url()`, through `proxy` instead of straight to the broker.
+pub fn url_via(proxy: SocketAddr) -> String {
+    let url = url();
+    url.replace(&address().to_string(), &proxy.to_string())
+        .replace("localhost:", "127.0.0.1:")
+}
+
+/// Where AMQP_URL points (`amqp://user:password@host:port/vhost`).
+pub fn address() -> SocketAddr {
+    let url = url();
+    let authority = url.split("://").nth(1).unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host_port = host_port.split('/').next().unwrap_or_default();
+    std::net::ToSocketAddrs::to_socket_addrs(host_port)
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .unwrap_or_else(|| panic!("AMQP_URL has no host:port: {url}"))
+}
+
+/// Messaging settings with names of this test's own, and short pauses.
+pub fn settings(url: &str) -> MessagingSettings {
+    let tag = Uuid::now_v7();
+    MessagingSettings {
+        url: secrets::SecretUrl::new(url),
+        exchange: format!("test-{tag}.events"),
+        consumer_queue: format!("test-{tag}.item-counts"),
+        prefetch: 16,
+        publish_timeout_ms: 2_000,
+        relay_batch: 50,
+        relay_interval_ms: 50,
+        relay_lease_ms: 10_000,
+        relay_max_attempts: 3,
+        retry_base_ms: 50,
+        retry_max_ms: 400,
+    }
+}
+
+/// A message as the tap saw it.
+#[derive(Debug)]
+pub struct Seen {
+    pub id: String,
+    pub traceparent: Option<String>,
+    pub event: Value,
+}
+
+/// A queue bound to every routing key of the test's exchange: what the broker received.
+pub struct Tap {
+    _connection: Connection,
+    channel: Channel,
+    queue: String,
+}
+
+impl Tap {
+    pub async fn on(settings: &MessagingSettings) -> Self {
+        let connection = Connection::connect(&url(), ConnectionProperties::default())
+            .await
+            .expect("RabbitMQ at AMQP_URL (default amqp://guest:guest@127.0.0.1:5672/%2f)");
+        let channel = connection.create_channel().await.unwrap();
+        declare_exchanges(&channel, settings).await.unwrap();
+        let queue = channel
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap()
+            .name()
+            .to_string();
+        channel
+            .queue_bind(
+                queue.as_str().into(),
+                settings.exchange.as_str().into(),
+                "#".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        Self {
+            _connection: connection,
+            channel,
+            queue,
+        }
+    }
+
+    /// Takes every message waiting in `queue` (the tap's own by default).
+    async fn take_from(&self, queue: &str) -> Vec<Seen> {
+        let mut seen = Vec::new();
+        while let Some(message) = self
+            .channel
+            .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+            .await
+            .unwrap()
+        {
+            let delivery = message.delivery;
+            let traceparent = delivery.properties.headers().as_ref().and_then(|headers| {
+                match headers.inner().get("traceparent") {
+                    Some(AMQPValue::LongString(value)) => {
+                        Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
+                    }
+                    _ => None,
+                }
+            });
+            seen.push(Seen {
+                id: delivery
+                    .properties
+                    .message_id()
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                traceparent,
+                event: serde_json::from_slice(&delivery.data).unwrap_or(Value::Null),
+            });
+        }
+        seen
+    }
+
+    pub async fn take(&self) -> Vec<Seen> {
+        let queue = self.queue.clone();
+        self.take_from(&queue).await
+    }
+
+    /// Collects from the tap until `count` messages arrived or `within` passed.
+    pub async fn collect(&self, count: usize, within: Duration) -> Vec<Seen> {
+        let started = Instant::now();
+        let mut seen = Vec::new();
+        while seen.len() < count && started.elapsed() < within {
+            seen.extend(self.take().await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        seen
+    }
+
+    /// Takes what the example consumer dead-lettered.
+    pub async fn dead_letters(&self, settings: &MessagingSettings) -> Vec<Seen> {
+        self.take_from(&format!("{}.dead-letter", settings.exchange))
+            .await
+    }
+
+    /// Publishes `payload` as `event_type` with message id `id`, as a producer would.
+    pub async fn publish(
+        &self,
+        settings: &MessagingSettings,
+        event_type: &str,
+        payload: &[u8],
+        id: &str,
+    ) {
+        self.channel
+            .basic_publish(
+                settings.exchange.as_str().into(),
+                event_type.into(),
+                BasicPublishOptions::default(),
+                payload,
+                BasicProperties::default().with_message_id(id.into()),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+}

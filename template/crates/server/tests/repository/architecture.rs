@@ -1,0 +1,220 @@
+//! The dependency rule, checked on the resolved dependency graph: the domain knows no
+//! infrastructure, and each adapter knows only its own technology. A violation fails here even
+//! if it arrives indirectly, through another crate.
+
+use std::process::Command;
+
+/// The crates `package` depends on (normal dependencies, transitively), by name.
+fn dependencies_of(package: &str) -> Vec<String> {
+    let output = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "--package",
+            package,
+            "--edges",
+            "normal",
+        ])
+        .args(["--prefix", "none", "--format", "{p}"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run cargo tree: {error}"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn assert_free_of(package: &str, forbidden: &[&str]) {
+    let dependencies = dependencies_of(package);
+    assert!(
+        !dependencies.is_empty(),
+        "cargo tree listed nothing for {package}"
+    );
+    let offending: Vec<&String> = dependencies
+        .iter()
+        .filter(|name| forbidden.iter().any(|prefix| name.starts_with(prefix)))
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "{package} must not depend on {offending:?}"
+    );
+}
+
+#[test]
+fn the_domain_depends_on_no_infrastructure() {
+    assert_free_of(
+        "domain",
+        &[
+            "axum",
+            "hyper",
+            "tower",
+            "utoipa",
+            "sqlx",
+            "redis",
+            "opentelemetry",
+            "tracing-opentelemetry",
+            "reqwest",
+            "tokio",
+            "serde_json",
+            "telemetry",
+        ],
+    );
+}
+
+/// The adapter rings: each may depend on the domain and its own technology, never on another.
+const ADAPTERS: [&str; 8] = [
+    "adapter-http",
+    "adapter-postgres",
+    "adapter-sqlite",
+    "adapter-redis",
+    "adapter-memory",
+    "adapter-webhook",
+    "adapter-rabbitmq",
+    "adapter-nats",
+];
+
+/// What `ring` must not depend on: every adapter but itself, and `technologies`.
+fn foreign_to(ring: &str, technologies: &[&'static str]) -> Vec<&'static str> {
+    ADAPTERS
+        .into_iter()
+        .filter(|adapter| *adapter != ring)
+        .chain(technologies.iter().copied())
+        .collect()
+}
+
+#[test]
+fn the_http_adapter_touches_no_database_or_cache() {
+    assert_free_of(
+        "adapter-http",
+        &foreign_to("adapter-http", &["sqlx", "redis"]),
+    );
+}
+
+#[test]
+fn the_postgres_adapter_knows_no_http_or_redis() {
+    assert_free_of(
+        "adapter-postgres",
+        &foreign_to(
+            "adapter-postgres",
+            &["axum", "redis", "utoipa", "sqlx-sqlite", "libsqlite3-sys"],
+        ),
+    );
+}
+
+{% if database == "postgres+sqlite" %}#[test]
+fn the_sqlite_adapter_knows_no_http_redis_or_postgres_driver() {
+    assert_free_of(
+        "adapter-sqlite",
+        &foreign_to(
+            "adapter-sqlite",
+            &["axum", "redis", "utoipa", "sqlx-postgres"],
+        ),
+    );
+}
+{% else %}#[test]
+fn the_service_carries_no_sqlite() {
+    // The `database` option chose PostgreSQL only: nothing may pull SQLite back in.
+    assert_free_of(
+        "service",
+        &["adapter-sqlite", "sqlx-sqlite", "libsqlite3-sys"],
+    );
+}
+{% endif %}
+#[test]
+fn the_field_cipher_knows_no_database_domain_or_adapter() {
+    assert_free_of(
+        "field-cipher",
+        &foreign_to("field-cipher", &["domain", "sqlx", "redis", "axum"]),
+    );
+}
+
+{% if cache == "redis" %}#[test]
+fn the_redis_adapter_knows_no_http_or_sql() {
+    assert_free_of(
+        "adapter-redis",
+        &foreign_to("adapter-redis", &["axum", "sqlx", "utoipa"]),
+    );
+}
+{% else %}#[test]
+fn the_service_carries_no_redis_client() {
+    // The `cache` option chose the in-process cache: nothing may pull a Redis client back in.
+    assert_free_of("service", &["redis", "adapter-redis"]);
+}
+{% endif %}
+#[test]
+fn the_webhook_and_memory_adapters_know_no_other_ring_but_the_domain() {
+    assert_free_of(
+        "adapter-webhook",
+        &foreign_to("adapter-webhook", &["axum", "sqlx", "redis"]),
+    );
+    assert_free_of(
+        "adapter-memory",
+        &foreign_to("adapter-memory", &["axum", "sqlx", "redis", "reqwest"]),
+    );
+}
+
+{% if messaging == "rabbitmq" %}#[test]
+fn the_messaging_adapter_knows_no_http_sql_or_redis() {
+    assert_free_of(
+        "adapter-rabbitmq",
+        &foreign_to("adapter-rabbitmq", &["axum", "sqlx", "redis", "utoipa"]),
+    );
+}
+{% elsif messaging == "nats" %}#[test]
+fn the_messaging_adapter_knows_no_http_sql_or_redis() {
+    assert_free_of(
+        "adapter-nats",
+        &foreign_to("adapter-nats", &["axum", "sqlx", "redis", "utoipa"]),
+    );
+}
+{% else %}#[test]
+fn the_service_carries_no_broker_client() {
+    // The `messaging` option chose none: no broker client may come in unannounced.
+    assert_free_of(
+        "service",
+        &["lapin", "async-nats", "adapter-rabbitmq", "adapter-nats"],
+    );
+}
+{% endif %}
+{% if auth == "none" %}#[test]
+fn the_service_carries_no_token_verification() {
+    // The `auth` option chose none: no JWT library may come back and half-check tokens.
+    assert_free_of("service", &["jsonwebtoken"]);
+}
+
+{% endif %}#[test]
+fn the_secrets_type_knows_nothing_but_serde() {
+    assert_free_of(
+        "secrets",
+        &foreign_to("secrets", &["domain", "sqlx", "redis", "axum", "telemetry"]),
+    );
+}
+
+#[test]
+fn telemetry_knows_neither_the_domain_nor_the_adapters() {
+    assert_free_of(
+        "telemetry",
+        &foreign_to("telemetry", &["domain", "sqlx", "redis"]),
+    );
+}
+
+#[test]
+fn the_tree_has_one_crypto_provider() {
+    // rustls panics at run time when it finds two providers and none is chosen; keep aws-lc-rs.
+    let everything = dependencies_of("service");
+    assert!(
+        everything.iter().any(|name| name == "aws-lc-rs"),
+        "aws-lc-rs is the provider"
+    );
+    assert!(
+        !everything.iter().any(|name| name == "ring"),
+        "ring must not come back"
+    );
+}

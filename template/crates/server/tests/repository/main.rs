@@ -1,0 +1,18 @@
+//! Checks of the repository itself rather than of the running service, one test binary for
+//! all: the dependency rule between the rings, the container image, the deployment manifests,
+//! the alert rules and the CI workflows, each read from the files this service ships.
+
+// A failed unwrap in a test is a failed assertion, with the value in the message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+{% if kubernetes -%}
+mod alerts;
+{% endif -%}
+mod architecture;
+mod image;
+{% if kubernetes -%}
+mod manifests;
+{% endif -%}
+{% if ci == "github" -%}
+mod workflow;
+{% endif -%}
