@@ -1,7 +1,5 @@
 //! A router over in-memory twins of the ports, and a small response type for assertions.
 
-#![allow(dead_code)]
-
 use std::sync::Arc;
 
 {% if auth == "jwt" %}use std::time::Duration;
@@ -193,69 +191,34 @@ fn default_bearer(path: &str) -> String {
 {% endif %}pub struct TestRouter {
     router: axum::Router,
 {% if auth == "jwt" %}    /// Whether requests without an `Authorization` header get one (see `default_bearer`).
-{% else %}    /// Unused with `auth=none`: every request acts as the anonymous principal.
-{% endif %}    authenticate: bool,
-}
+    authenticate: bool,
+{% endif %}}
 
 impl Default for TestRouter {
     fn default() -> Self {
-        Self::with_probes(vec![Arc::new(FakeProbe {
-            critical: true,
-            healthy: true,
-        })])
+        Self::from_state(default_state())
     }
 }
 
 impl TestRouter {
     pub fn with_probes(probes: Vec<Arc<dyn DependencyProbe>>) -> Self {
-        Self::build(probes, auth_settings(), rate_limit_settings())
-    }
-
-    pub fn with_auth(auth: AuthSettings, limits: RateLimitSettings) -> Self {
-        Self::build(
-            vec![Arc::new(FakeProbe {
-                critical: true,
-                healthy: true,
-            })],
-            auth,
-            limits,
-        )
-    }
-
-    /// Sends requests as they are, without adding a token.
-    pub fn anonymous(mut self) -> Self {
-        self.authenticate = false;
-        self
-    }
-
-    fn build(
-        probes: Vec<Arc<dyn DependencyProbe>>,
-        auth: AuthSettings,
-        limits: RateLimitSettings,
-    ) -> Self {
-        Self::from_state(state(probes, auth, limits))
+        Self::from_state(state(probes, auth_settings(), rate_limit_settings()))
     }
 
     /// A router over a state the test has adjusted (see [`state`]).
     pub fn from_state(state: AppState) -> Self {
         Self {
             router: router(state),
-            authenticate: true,
-        }
+{% if auth == "jwt" %}            authenticate: true,
+{% endif %}        }
     }
-
-    /// The value of one series on `/metrics` (`name{label="value"}`, labels as rendered), or 0.
-    pub async fn metric(&self, series: &str) -> f64 {
-        let exposition = self.send(Method::GET, "/metrics", None).await.text();
-        exposition
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.rsplit_once(' ')?;
-                (name == series).then(|| value.parse().ok())?
-            })
-            .unwrap_or(0.0)
+{% if auth == "jwt" %}
+    /// Sends requests as they are, without adding a token.
+    pub fn anonymous(mut self) -> Self {
+        self.authenticate = false;
+        self
     }
-
+{% endif %}
     pub async fn send(&self, method: Method, uri: &str, json: Option<Value>) -> TestResponse {
         self.send_with(method, uri, json, &[]).await
     }

@@ -2,8 +2,6 @@
 //! over a real socket. Also a TCP proxy that a test can cut and restore, to take a real
 //! dependency away without stopping the server everyone else uses.
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +9,6 @@ use std::sync::{Arc, OnceLock};
 {% if auth == "jwt" %}use std::time::Duration;
 {% endif %}
 {% if auth == "jwt" %}use adapter_http::auth::{AuthSettings, DevelopmentToken};
-{% else %}use adapter_http::auth::AuthSettings;
 {% endif -%}
 use adapter_postgres::PostgresPools;
 {% if auth == "jwt" %}use domain::auth::Role;
@@ -20,7 +17,8 @@ use service::config::{Settings, Sources};
 use service::startup::Application;
 use service::storage::Storage;
 use sqlx::PgPool;
-use tokio::io::AsyncWriteExt;
+{% if example %}use tokio::io::AsyncWriteExt;
+{% endif -%}
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -133,7 +131,7 @@ pub fn bearer(auth: &AuthSettings, tenant: &str, roles: &[Role]) -> String {
     format!("Bearer {token}")
 }
 
-{% endif %}/// The tenant a URL is about (`.../tenants/{id}/...`), if any.
+/// The tenant a URL is about (`.../tenants/{id}/...`), if any.
 fn tenant_in(url: &str) -> Option<&str> {
     let rest = url.split("/tenants/").nth(1)?;
     let id = rest.split(['/', '?']).next()?;
@@ -143,15 +141,16 @@ fn tenant_in(url: &str) -> Option<&str> {
 /// The platform operator's tenant in tests: the tenant a token names when the path names none.
 pub const PLATFORM_TENANT: &str = "0190f5d2-7e1c-7000-8000-0000000000ff";
 
-{% if auth == "jwt" %}/// A reqwest client that sends what a well-behaved caller sends: a token of an admin of the
+/// A reqwest client that sends what a well-behaved caller sends: a token of an admin of the
 /// tenant in the path, or of a platform admin (who creates tenants) elsewhere. Tests about
 /// authentication itself use `TestApp::anonymous` and set their own header.
 {% else %}/// A reqwest client for the API. With `auth=none` a well-behaved caller sends no credentials,
 /// so it adds nothing; it stays so that tests read the same in every variant.
 {% endif %}pub struct ApiClient {
     inner: reqwest::Client,
+{% if auth == "jwt" %}    /// Signs the tokens it adds.
     auth: AuthSettings,
-}
+{% endif %}}
 
 impl ApiClient {
     pub fn request(
@@ -181,19 +180,15 @@ impl ApiClient {
     pub fn post(&self, url: impl AsRef<str>) -> reqwest::RequestBuilder {
         self.request(reqwest::Method::POST, url)
     }
-
+{% if example %}
     pub fn patch(&self, url: impl AsRef<str>) -> reqwest::RequestBuilder {
         self.request(reqwest::Method::PATCH, url)
-    }
-
-    pub fn put(&self, url: impl AsRef<str>) -> reqwest::RequestBuilder {
-        self.request(reqwest::Method::PUT, url)
     }
 
     pub fn delete(&self, url: impl AsRef<str>) -> reqwest::RequestBuilder {
         self.request(reqwest::Method::DELETE, url)
     }
-}
+{% endif %}}
 
 /// A running application and a client for it.
 pub struct TestApp {
@@ -201,8 +196,6 @@ pub struct TestApp {
     pub client: ApiClient,
     /// A client that adds nothing: for tests of authentication and anonymous endpoints.
     pub anonymous: reqwest::Client,
-    /// The auth settings the application runs with, to mint tokens of one's choosing.
-    pub auth: AuthSettings,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -217,8 +210,8 @@ impl TestApp {
     /// SQLite store with the embedded default).
     pub async fn spawn_with(settings: Settings, storage: impl Into<Storage>) -> Self {
         install_telemetry(&settings);
-        let auth = settings.auth.clone();
-        let application = Application::with_storage(settings, storage).await.unwrap();
+{% if auth == "jwt" %}        let auth = settings.auth.clone();
+{% endif %}        let application = Application::with_storage(settings, storage).await.unwrap();
         let address = application.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(application.run_until(async {
@@ -228,10 +221,9 @@ impl TestApp {
             base_url: format!("http://{address}"),
             client: ApiClient {
                 inner: reqwest::Client::new(),
-                auth: auth.clone(),
-            },
+{% if auth == "jwt" %}                auth,
+{% endif %}            },
             anonymous: reqwest::Client::new(),
-            auth,
             stop: Some(stop),
             task: Some(task),
         }
@@ -243,7 +235,7 @@ impl TestApp {
 
 {% if auth == "jwt" %}    /// `Bearer <token>` for `tenant` with `roles`.
     pub fn bearer(&self, tenant: &str, roles: &[Role]) -> String {
-        bearer(&self.auth, tenant, roles)
+        bearer(&self.client.auth, tenant, roles)
     }
 
 {% endif -%}
@@ -291,7 +283,7 @@ impl TestApp {
             })
             .unwrap_or(0.0)
     }
-
+{% if example %}
     /// Sends `GET path`, with the headers [`ApiClient`] would send, on a connection of its own,
     /// and returns that connection without reading the answer: a request in flight that the
     /// test can abandon with [`cut`].
@@ -307,7 +299,7 @@ impl TestApp {
         stream.write_all(head.as_bytes()).await.unwrap();
         stream
     }
-
+{% endif %}
     /// Sends the shutdown signal and waits for the drain to finish.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         let _ = self.stop.take().unwrap().send(());
@@ -328,13 +320,14 @@ fn parse_series(series: &str) -> (String, Vec<String>) {
     (name.to_owned(), labels)
 }
 
-/// Abandons a request the way a client that gives up does: the connection is reset at once,
+{% if example or auth == "jwt" %}/// Abandons a request the way a client that gives up does: the connection is reset at once,
 /// whatever the service was doing with it.
 pub fn cut(stream: TcpStream) {
     stream.set_zero_linger().unwrap();
     drop(stream);
 }
 
+{% endif -%}
 {% if example %}/// The database a test's application runs on: the example API's tests run once on each
 /// (PostgreSQL, and the embedded SQLite file a new checkout uses where the service has one),
 /// and must pass on every one.
