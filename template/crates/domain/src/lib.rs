@@ -14,6 +14,7 @@ pub mod cache;
 pub mod contract;
 {% endif %}pub mod detach;
 pub mod health;
+pub mod id;
 {% if example %}pub mod items;
 {% endif -%}
 {% if messaging != "none" %}pub mod messaging;

@@ -1,10 +1,7 @@
 //! Item types that cannot hold an invalid value: every constructor that takes outside input is
 //! fallible, and fields are private. Serialization formats (JSON, SQL rows) live in the adapters.
 
-use std::fmt;
-
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::tenants::TenantId;
 
@@ -43,35 +40,8 @@ pub enum InvalidItem {
     },
 }
 
-/// Identifies an item. Version 7 UUIDs sort by creation time, so the id alone orders a page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ItemId(Uuid);
-
-impl ItemId {
-    /// A new, time-ordered id.
-    #[must_use]
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// The underlying UUID, for adapters that store or print it.
-    #[must_use]
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl From<Uuid> for ItemId {
-    fn from(value: Uuid) -> Self {
-        Self(value)
-    }
-}
-
-impl fmt::Display for ItemId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+/// Identifies an item.
+pub type ItemId = crate::id::Id<Item>;
 
 /// A display name: trimmed, 1 to 100 characters, no control characters. Unique per service.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

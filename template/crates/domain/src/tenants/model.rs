@@ -1,41 +1,11 @@
 //! Tenant types and the errors of tenant operations.
 
-use std::fmt;
-
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::items::InvalidItem;
 
 /// Identifies a tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TenantId(Uuid);
-
-impl TenantId {
-    /// A new, time-ordered id.
-    #[must_use]
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// The underlying UUID.
-    #[must_use]
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl From<Uuid> for TenantId {
-    fn from(value: Uuid) -> Self {
-        Self(value)
-    }
-}
-
-impl fmt::Display for TenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+pub type TenantId = crate::id::Id<Tenant>;
 
 /// A tenant's display name: trimmed, 1 to 100 characters, no control characters, unique.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
