@@ -1,11 +1,11 @@
-//! `ItemCache` in process memory, on moka: bounded size, time-to-live, and the same version rule
-//! as the Redis adapter (an older copy never replaces a newer one or a deletion), applied
+//! `ItemCache` in process memory, on moka: bounded size, time-to-live, and the domain's version
+//! rule ([`Cached::replaces`]: an older copy never replaces a newer one or a deletion), applied
 //! atomically per key.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::cache::CacheError;
+use domain::cache::{CacheError, Cached};
 use domain::items::{Item, ItemCache, ItemId};
 use domain::tenants::TenantId;
 use moka::future::Cache;
@@ -14,25 +14,10 @@ use tracing::instrument;
 
 use crate::MemoryCacheSettings;
 
-#[derive(Debug, Clone)]
-enum Entry {
-    Present(Item),
-    Deleted(i64),
-}
-
-impl Entry {
-    fn version(&self) -> i64 {
-        match self {
-            Self::Present(item) => item.version,
-            Self::Deleted(version) => *version,
-        }
-    }
-}
-
 /// Items cached in this process.
 #[derive(Debug, Clone)]
 pub struct MemoryItemCache {
-    entries: Cache<(TenantId, ItemId), Entry>,
+    entries: Cache<(TenantId, ItemId), Cached<Item>>,
 }
 
 impl MemoryItemCache {
@@ -53,13 +38,14 @@ impl MemoryItemCache {
         }
     }
 
-    async fn store(&self, key: (TenantId, ItemId), entry: Entry) {
+    async fn store(&self, key: (TenantId, ItemId), entry: Cached<Item>) {
         self.entries
             .entry(key)
             .and_compute_with(|current| async move {
-                match current {
-                    Some(current) if current.value().version() >= entry.version() => Op::Nop,
-                    _ => Op::Put(entry),
+                if entry.replaces(current.as_ref().map(|held| held.value())) {
+                    Op::Put(entry)
+                } else {
+                    Op::Nop
                 }
             })
             .await;
@@ -70,10 +56,11 @@ impl MemoryItemCache {
 impl ItemCache for MemoryItemCache {
     #[instrument(skip(self), fields(cache.backend = "memory"))]
     async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Option<Item>, CacheError> {
-        let found = match self.entries.get(&(tenant_id, id)).await {
-            Some(Entry::Present(item)) => Some(item),
-            Some(Entry::Deleted(_)) | None => None,
-        };
+        let found = self
+            .entries
+            .get(&(tenant_id, id))
+            .await
+            .and_then(|entry| entry.record().cloned());
         let outcome = if found.is_some() { "hit" } else { "miss" };
         metrics::counter!("cache_requests_total", "cache" => "items", "backend" => "memory", "result" => outcome)
             .increment(1);
@@ -82,8 +69,11 @@ impl ItemCache for MemoryItemCache {
 
     #[instrument(skip_all, fields(cache.backend = "memory", item.id = %item.id))]
     async fn put(&self, item: &Item) -> Result<(), CacheError> {
-        self.store((item.tenant_id, item.id), Entry::Present(item.clone()))
-            .await;
+        let entry = Cached::Present {
+            record: item.clone(),
+            version: item.version,
+        };
+        self.store((item.tenant_id, item.id), entry).await;
         Ok(())
     }
 
@@ -94,8 +84,7 @@ impl ItemCache for MemoryItemCache {
         id: ItemId,
         version: i64,
     ) -> Result<(), CacheError> {
-        self.store((tenant_id, id), Entry::Deleted(version + 1))
-            .await;
+        self.store((tenant_id, id), Cached::deleted(version)).await;
         Ok(())
     }
 }

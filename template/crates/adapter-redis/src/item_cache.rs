@@ -17,7 +17,8 @@ use uuid::Uuid;
 
 use crate::{Breaker, RedisCacheSettings, RedisConnection};
 
-/// Stores the entry unless the current one has the same or a newer version.
+/// Stores the entry unless the current one has the same or a newer version: the domain's rule
+/// (`domain::cache::Cached::replaces`), run inside Redis so it is atomic per key.
 const PUT_IF_NEWER: &str = r"
 local current = redis.call('GET', KEYS[1])
 if current then
@@ -195,7 +196,8 @@ impl ItemCache for RedisItemCache {
         version: i64,
     ) -> Result<(), CacheError> {
         // The marker outranks the copy of the same version that was deleted.
-        self.store(self.key(tenant_id, id), version + 1, String::new())
+        let marker = domain::cache::deletion_version(version);
+        self.store(self.key(tenant_id, id), marker, String::new())
             .await
     }
 }

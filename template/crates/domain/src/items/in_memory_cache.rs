@@ -9,25 +9,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 
 use super::{CacheError, Item, ItemCache, ItemId};
+use crate::cache::Cached;
 use crate::tenants::TenantId;
 
-/// An entry: the item at a version, or the version at which it was deleted.
-#[derive(Debug, Clone)]
-enum Entry {
-    Present(Item),
-    Deleted(i64),
-}
-
-impl Entry {
-    fn version(&self) -> i64 {
-        match self {
-            Self::Present(item) => item.version,
-            Self::Deleted(version) => *version,
-        }
-    }
-}
-
-type Entries = HashMap<(TenantId, ItemId), Entry>;
+type Entries = HashMap<(TenantId, ItemId), Cached<Item>>;
 
 /// Items in a map, with counters a test can read.
 #[derive(Debug, Default)]
@@ -53,12 +38,9 @@ impl InMemoryItemCache {
         Ok(self.entries.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    fn store(&self, key: (TenantId, ItemId), entry: Entry) -> Result<(), CacheError> {
+    fn store(&self, key: (TenantId, ItemId), entry: Cached<Item>) -> Result<(), CacheError> {
         let mut entries = self.entries()?;
-        if entries
-            .get(&key)
-            .is_none_or(|current| current.version() < entry.version())
-        {
+        if entry.replaces(entries.get(&key)) {
             entries.insert(key, entry);
         }
         Ok(())
@@ -68,10 +50,11 @@ impl InMemoryItemCache {
 #[async_trait]
 impl ItemCache for InMemoryItemCache {
     async fn get(&self, tenant_id: TenantId, id: ItemId) -> Result<Option<Item>, CacheError> {
-        let found = match self.entries()?.get(&(tenant_id, id)) {
-            Some(Entry::Present(item)) => Some(item.clone()),
-            _ => None,
-        };
+        let found = self
+            .entries()?
+            .get(&(tenant_id, id))
+            .and_then(Cached::record)
+            .cloned();
         let counter = if found.is_some() {
             &self.hits
         } else {
@@ -82,7 +65,11 @@ impl ItemCache for InMemoryItemCache {
     }
 
     async fn put(&self, item: &Item) -> Result<(), CacheError> {
-        self.store((item.tenant_id, item.id), Entry::Present(item.clone()))
+        let entry = Cached::Present {
+            record: item.clone(),
+            version: item.version,
+        };
+        self.store((item.tenant_id, item.id), entry)
     }
 
     async fn forget(
@@ -91,7 +78,6 @@ impl ItemCache for InMemoryItemCache {
         id: ItemId,
         version: i64,
     ) -> Result<(), CacheError> {
-        // A deletion outranks the copy of the same version it removed.
-        self.store((tenant_id, id), Entry::Deleted(version + 1))
+        self.store((tenant_id, id), Cached::deleted(version))
     }
 }
