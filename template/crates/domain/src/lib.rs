@@ -15,9 +15,11 @@ pub mod contract;
 {% endif %}pub mod detach;
 pub mod health;
 pub mod id;
+pub mod idempotency;
 {% if example %}pub mod items;
 {% endif -%}
 {% if messaging != "none" %}pub mod messaging;
-{% endif %}pub mod single_flight;
+{% endif %}pub mod paging;
+pub mod single_flight;
 {% if example %}pub mod tenants;
 {% endif %}

@@ -21,6 +21,8 @@ mod repository;
 mod service;
 
 pub use crate::cache::CacheError;
+pub use crate::idempotency::{Idempotency, IdempotencyKey};
+pub use crate::paging::PageSize;
 pub use cache::ItemCache;
 pub use errors::{CreateItemError, DeleteItemError, GetItemError, ListItemsError, UpdateItemError};
 #[cfg(any(test, feature = "in-memory"))]
@@ -30,9 +32,8 @@ pub use in_memory_cache::InMemoryItemCache;
 #[cfg(any(test, feature = "in-memory"))]
 pub use in_memory_notifier::RecordingItemNotifier;
 pub use model::{
-    CreatedItem, ExpectedVersion, Idempotency, IdempotencyKey, InvalidItem, Item, ItemChanges,
-    ItemCursor, ItemDescription, ItemId, ItemName, ItemPage, ItemSort, ItemStatus, ListItems,
-    NewItem, PageSize, UpdateItem,
+    CreatedItem, ExpectedVersion, InvalidItem, Item, ItemChanges, ItemCursor, ItemDescription,
+    ItemId, ItemName, ItemPage, ItemSort, ItemStatus, ListItems, NewItem, UpdateItem,
 };
 pub use notifier::{ItemNotifier, NotifyError};
 pub use repository::ItemRepository;

@@ -3,6 +3,7 @@
 
 use time::OffsetDateTime;
 
+use crate::paging::PageSize;
 use crate::tenants::TenantId;
 
 /// Why a value could not become part of an item. The adapters report it per field.
@@ -25,19 +26,6 @@ pub enum InvalidItem {
     /// The status is not one of the known ones.
     #[error("must be one of: active, archived")]
     UnknownStatus,
-    /// The idempotency key is empty, too long or not visible ASCII.
-    #[error("must be 1 to 255 visible ASCII characters")]
-    InvalidIdempotencyKey,
-    /// The page size is outside the accepted range.
-    #[error("must be between {min} and {max}, got {actual}")]
-    PageSizeOutOfRange {
-        /// The smallest accepted page size.
-        min: u32,
-        /// The largest accepted page size.
-        max: u32,
-        /// The page size received.
-        actual: u32,
-    },
 }
 
 /// Identifies an item.
@@ -286,41 +274,6 @@ impl ExpectedVersion {
     }
 }
 
-/// A key that makes retrying a create safe: the same key returns the first result.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IdempotencyKey(String);
-
-impl IdempotencyKey {
-    /// Parses a client-chosen key.
-    ///
-    /// # Errors
-    /// [`InvalidItem::InvalidIdempotencyKey`] unless it is 1 to 255 visible ASCII characters.
-    pub fn parse(raw: &str) -> Result<Self, InvalidItem> {
-        let valid = (1..=255).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic());
-        if valid {
-            Ok(Self(raw.to_owned()))
-        } else {
-            Err(InvalidItem::InvalidIdempotencyKey)
-        }
-    }
-
-    /// The key as text.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// An idempotent create: the key, and a fingerprint of the request so that reusing a key for a
-/// different request is refused instead of answered with the wrong item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Idempotency {
-    /// The client's key.
-    pub key: IdempotencyKey,
-    /// A digest of the request body.
-    pub fingerprint: String,
-}
-
 /// The outcome of a create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedItem {
@@ -328,41 +281,6 @@ pub struct CreatedItem {
     pub item: Item,
     /// `true` when an earlier request with the same idempotency key created it.
     pub replayed: bool,
-}
-
-/// How many items one page holds: 1 to 100.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageSize(u32);
-
-impl PageSize {
-    /// The smallest page.
-    pub const MIN: u32 = 1;
-    /// The largest page: bounds the work one request can ask for.
-    pub const MAX: u32 = 100;
-    /// The page size when the client does not say.
-    pub const DEFAULT: Self = Self(20);
-
-    /// Checks a requested page size.
-    ///
-    /// # Errors
-    /// [`InvalidItem::PageSizeOutOfRange`] outside `MIN..=MAX`.
-    pub fn new(requested: u32) -> Result<Self, InvalidItem> {
-        if (Self::MIN..=Self::MAX).contains(&requested) {
-            Ok(Self(requested))
-        } else {
-            Err(InvalidItem::PageSizeOutOfRange {
-                min: Self::MIN,
-                max: Self::MAX,
-                actual: requested,
-            })
-        }
-    }
-
-    /// The size as a number.
-    #[must_use]
-    pub fn get(self) -> u32 {
-        self.0
-    }
 }
 
 /// The orders a list can come in.
@@ -491,22 +409,6 @@ mod tests {
             ItemDescription::parse("x\u{0}"),
             Err(InvalidItem::ControlCharacters)
         );
-    }
-
-    #[test]
-    fn page_size_bounds() {
-        assert!(PageSize::new(0).is_err());
-        assert_eq!(PageSize::new(1).unwrap().get(), 1);
-        assert_eq!(PageSize::new(100).unwrap().get(), 100);
-        assert!(PageSize::new(101).is_err());
-    }
-
-    #[test]
-    fn idempotency_keys_are_visible_ascii() {
-        assert!(IdempotencyKey::parse("retry-42").is_ok());
-        assert!(IdempotencyKey::parse("").is_err());
-        assert!(IdempotencyKey::parse("with space").is_err());
-        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
     }
 
     #[test]
