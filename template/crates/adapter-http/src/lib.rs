@@ -17,6 +17,7 @@ pub mod extract;
 mod openapi;
 mod problem;
 pub mod rate_limit;
+mod request_id;
 mod router;
 pub mod security;
 mod state;

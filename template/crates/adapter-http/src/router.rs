@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
@@ -29,11 +29,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::access::guard;
 use crate::openapi;
 use crate::problem::{PROBLEM_JSON, Problem};
+use crate::request_id::{self, REQUEST_ID};
 use crate::security::{cors, security_headers};
 use crate::state::AppState;
-
-/// The header that carries the request id in and out.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP application: `/health/*`, `/api/v1/*`, `/docs`, with the middleware stack.
 pub fn router(state: AppState) -> Router {
@@ -55,7 +53,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(unknown_route)
         .layer(
             ServiceBuilder::new()
-                .layer(middleware::map_request(drop_unusable_request_id))
+                .layer(middleware::map_request(request_id::drop_unusable))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(SetSensitiveHeadersLayer::new([
@@ -149,32 +147,6 @@ async fn record_metrics(request: Request, next: Next) -> Response {
     )
     .record(started.elapsed().as_secs_f64());
     response
-}
-
-/// The longest client-sent request id kept.
-const REQUEST_ID_MAX_LEN: usize = 128;
-
-/// A client may send its own `x-request-id` to follow a request through its logs and ours, but
-/// it is echoed in the response, copied into problems and logged: only a short id of safe
-/// characters (`A-Z a-z 0-9 . _ : -`, at most 128) is kept; any other is dropped, and a new one
-/// is minted in its place.
-async fn drop_unusable_request_id(mut request: Request) -> Request {
-    let usable = |value: &HeaderValue| {
-        let bytes = value.as_bytes();
-        !bytes.is_empty()
-            && bytes.len() <= REQUEST_ID_MAX_LEN
-            && bytes
-                .iter()
-                .all(|byte| byte.is_ascii_alphanumeric() || b"._:-".contains(byte))
-    };
-    let headers = request.headers_mut();
-    let values = headers.get_all(&REQUEST_ID);
-    let mut values = values.iter();
-    let keep = matches!((values.next(), values.next()), (Some(value), None) if usable(value));
-    if !keep {
-        headers.remove(&REQUEST_ID);
-    }
-    request
 }
 
 /// One request counted in `http_server_active_requests` until it ends, however it ends: a

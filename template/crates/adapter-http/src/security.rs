@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::router::REQUEST_ID;
+use crate::request_id::REQUEST_ID;
 
 /// For JSON and problem responses: nothing may load, nothing may frame.
 const API_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";

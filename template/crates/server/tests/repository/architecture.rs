@@ -218,3 +218,44 @@ fn the_tree_has_one_crypto_provider() {
         "ring must not come back"
     );
 }
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|extension| extension == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn the_http_adapter_is_read_one_way_from_the_router_down() {
+    // `router.rs` composes routes, middleware and state; a handler or a leaf that reached back
+    // into it would close an import cycle, and the request path would no longer read top down.
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../adapter-http/src");
+    let files = rust_files(&source);
+    assert!(
+        files.len() > 10,
+        "read {} files under {source:?}",
+        files.len()
+    );
+    let back_references: Vec<String> = files
+        .iter()
+        .filter(|path| !path.ends_with("lib.rs") && !path.ends_with("router.rs"))
+        .filter(|path| {
+            std::fs::read_to_string(path)
+                .unwrap()
+                .contains("crate::router")
+        })
+        .map(|path| path.display().to_string())
+        .collect();
+    assert!(
+        back_references.is_empty(),
+        "these name crate::router: {back_references:?}"
+    );
+}
