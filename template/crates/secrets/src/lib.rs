@@ -5,7 +5,8 @@
 //! cannot reach a log, a problem or an error message by accident: redaction falls out of the
 //! type, not out of a hand-kept list.
 //!
-//! This crate must not grow: no parsing, no validation (each setting's owner does that).
+//! This crate must not grow: no validation (each setting's owner does that), and no parsing
+//! beyond what masking a URL needs.
 
 use std::fmt;
 
@@ -72,20 +73,54 @@ impl SecretUrl {
         self.0.is_empty()
     }
 
-    /// The URL as it may be shown: `scheme://user:***@host/...` when it holds a password.
+    /// The URL as it may be shown: the password masked (`scheme://user:***@host/...`), and
+    /// the value of any query parameter that carries a credential (`?password=`, libpq's
+    /// `sslpassword=`, a token or a key). A value that does not parse as a URL (a careless
+    /// password holding `/`, `?` or `@` unencoded) is shown as `scheme://***`: when in doubt,
+    /// more is masked, never less.
     #[must_use]
     pub fn redacted(&self) -> String {
-        let Some((scheme, rest)) = self.0.split_once("://") else {
-            return self.0.clone();
-        };
-        let Some((userinfo, host)) = rest.rsplit_once('@') else {
-            return self.0.clone();
-        };
-        match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
-            None => self.0.clone(),
+        if self.0.is_empty() {
+            return String::new();
         }
+        let Ok(mut url) = url::Url::parse(&self.0) else {
+            return match self.0.split_once("://") {
+                Some((scheme, _)) => format!("{scheme}://***"),
+                None => "***".to_owned(),
+            };
+        };
+        // NATS reads a user name without a password as the connection's token.
+        let token_as_user = url.scheme() == "nats" && url.password().is_none();
+        if url.password().is_some() {
+            // Fails only for URLs that cannot have a password, which this one has.
+            let _ = url.set_password(Some("***"));
+        } else if token_as_user && !url.username().is_empty() {
+            let _ = url.set_username("***");
+        }
+        if url.query().is_some() {
+            let parameters: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(name, value)| {
+                    let value = if names_a_credential(&name) {
+                        "***".to_owned()
+                    } else {
+                        value.into_owned()
+                    };
+                    (name.into_owned(), value)
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(parameters);
+        }
+        url.into()
     }
+}
+
+/// Whether a query parameter's name says it carries a credential.
+fn names_a_credential(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["pass", "secret", "token", "key"]
+        .iter()
+        .any(|word| name.contains(word))
 }
 
 impl fmt::Debug for SecretUrl {
@@ -139,5 +174,36 @@ mod tests {
             "redis://:***@cache:6379",
             "a password without a user"
         );
+    }
+
+    #[test]
+    fn credentials_in_the_query_string_are_masked_too() {
+        let url = SecretUrl::new(
+            "postgres://app@db:5432/app?sslmode=verify-full&password=hunter2&sslpassword=s3cret",
+        );
+        assert_eq!(
+            url.redacted(),
+            "postgres://app@db:5432/app?sslmode=verify-full&password=***&sslpassword=***"
+        );
+        let url = SecretUrl::new("amqp://broker:5672/%2f?auth_token=abc123&heartbeat=10");
+        assert_eq!(
+            url.redacted(),
+            "amqp://broker:5672/%2f?auth_token=***&heartbeat=10"
+        );
+        let url = SecretUrl::new("postgres://db/app?password=p@ss");
+        assert_eq!(url.redacted(), "postgres://db/app?password=***");
+        let careless = SecretUrl::new("postgres://app:pa/ss?w@rd@db:5432/app");
+        assert_eq!(
+            careless.redacted(),
+            "postgres://***",
+            "not a URL: all masked"
+        );
+        assert_eq!(SecretUrl::default().redacted(), "", "nothing set");
+    }
+
+    #[test]
+    fn a_nats_token_in_the_user_name_is_masked() {
+        let url = SecretUrl::new("nats://s3cret-token@broker:4222");
+        assert_eq!(url.redacted(), "nats://***@broker:4222");
     }
 }
