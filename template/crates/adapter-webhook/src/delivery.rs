@@ -230,10 +230,7 @@ impl Worker {
         for (name, value) in trace_headers {
             request = request.header(name, value);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|error| Failure::Transient(error.to_string()))?;
+        let response = request.send().await.map_err(transport_failure)?;
         let status = response.status();
         if status.is_success() {
             Ok(())
@@ -242,5 +239,34 @@ impl Worker {
         } else {
             Err(Failure::Permanent(format!("answered {status}")))
         }
+    }
+}
+
+/// A request that got no answer (refused, reset, timed out), as it may be logged: without the
+/// receiver's URL, whose query can carry the receiver's token.
+fn transport_failure(error: reqwest::Error) -> Failure {
+    Failure::Transient(error.without_url().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failure_to_reach_the_receiver_is_reported_without_its_url() {
+        // Port 1 on the loopback refuses at once: a transport error that names its URL.
+        let error = reqwest::Client::new()
+            .post("http://127.0.0.1:1/hook?token=s3cret")
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("s3cret"),
+            "reqwest names the URL"
+        );
+        let Failure::Transient(reason) = transport_failure(error) else {
+            panic!("a transport error is worth another attempt");
+        };
+        assert!(!reason.contains("s3cret"), "{reason}");
     }
 }
