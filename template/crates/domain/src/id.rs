@@ -54,8 +54,11 @@ impl<Of> fmt::Display for Id<Of> {
 // all of these whatever it identifies, so they are written out.
 
 impl<Of> fmt::Debug for Id<Of> {
+    // `Id<Item>(0190…)`: a span field or a failed assertion says what kind of id it is.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Id({})", self.uuid)
+        let kind = std::any::type_name::<Of>();
+        let kind = kind.rsplit("::").next().unwrap_or(kind);
+        write!(f, "Id<{kind}>({})", self.uuid)
     }
 }
 
@@ -106,5 +109,6 @@ mod tests {
         assert!(first < second, "version 7 UUIDs are time-ordered");
         assert_eq!(first, Id::from(first.as_uuid()));
         assert_eq!(first.to_string(), first.as_uuid().to_string());
+        assert_eq!(format!("{first:?}"), format!("Id<Apple>({first})"));
     }
 }

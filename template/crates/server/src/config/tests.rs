@@ -1,5 +1,6 @@
-//! The configuration's own tests: layering, `*_FILE` secrets, the production refusals and the
-//! redacted output. Each section's rules are tested where they are written, in its crate.
+//! The configuration's tests: layering, `*_FILE` secrets, the production refusals and the
+//! redacted output, through `Settings::load` as the service loads it. The rules themselves are
+//! written in each section's crate (`validate`); these tests hold the composed result to them.
 
 use super::*;
 
