@@ -108,6 +108,8 @@ note_for() {
             grep -E '^(schemathesis|docs:)' "$2" | sed -e 's/^schemathesis //' | paste -sd ';' - ;;
         checkov)
             awk '/^Passed checks/ {gsub(",", ""); p += $3; f += $6; s += $9} END {printf "%d passed, %d failed, %d skipped (justified in the manifests)", p, f, s}' "$2" ;;
+        service)
+            tail -n 1 "$2" | sed 's/^upgrade: //' ;;
         liquid-lines)
             head -1 "$2" | sed 's/^liquid: //' ;;
         hadolint | workflows | kubernetes | cargo-deny)
@@ -271,6 +273,13 @@ for variant in "${order[@]}"; do
     cd "$repo" || exit 1
     summary+=("$(printf '%-14s %6ss  %s' "$variant" $(( $(date +%s) - variant_started )) "${variants[$variant]:-(all defaults)}")")
 done
+
+# A service generated from this template takes a newer version of it (ci/upgrade.sh): every
+# refusal, a three-way merge with conflicts, and the upgraded service's build and tests. Its
+# options are embedded-plain's plus the default ci=github, so the dependencies are already built.
+step upgrade service bash "$repo/tests/upgrade.sh" "$repo" "$scratch/upgrade"
+find "$CARGO_TARGET_DIR/debug" "$CARGO_TARGET_DIR/debug/deps" -maxdepth 1 -type f -perm -u+x \
+    ! -name '*.so' -delete 2>/dev/null
 
 # TODO IDs mean the same item in every variant.
 step all todo-ids bash -c "python3 '$repo/tests/todo_stable.py' '$logs'/todo-ids-*.tsv"
