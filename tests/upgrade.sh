@@ -71,7 +71,9 @@ grep -q '^kubernetes = false' "$service/.template.toml" || fail ".template.toml 
 ok ".template.toml records the version and the answers"
 git -C "$service" init -q -b main
 commit_all "$service" "Generated service"
-echo "development secret of this checkout" >>"$service/.env"
+# A line of this checkout's own in .env (valid dotenv: the sqlx macros read the file): the
+# upgrade must leave it as it is.
+echo "THIS_CHECKOUT_ONLY=kept-by-the-upgrade" >>"$service/.env"
 
 snapshot() {
     {
