@@ -54,6 +54,13 @@ pub struct MessagingSettings {
     pub retry_base_ms: u64,
     /// The longest such wait.
     pub retry_max_ms: u64,
+    /// How long published events stay in the outbox and the consumer remembers the event ids
+    /// it applied (its deduplication window); an hourly task deletes what is older. A copy of
+    /// an event redelivered later than this would be applied again.
+    pub retention_hours: u64,
+    /// The stream's size limit; past it JetStream drops its oldest messages. It also drops
+    /// messages older than `retention_hours`.
+    pub stream_max_bytes: i64,
 }
 
 impl MessagingSettings {
@@ -69,10 +76,14 @@ impl MessagingSettings {
                  is published"
                 .to_owned());
         }
-        let (names, counts) = ("stream and subject_prefix", "max_deliver, ");
+        let (names, counts) = (
+            "stream and subject_prefix",
+            "max_deliver, stream_max_bytes, ",
+        );
         if self.stream.is_empty()
             || self.subject_prefix.is_empty()
             || self.max_deliver == 0
+            || self.stream_max_bytes < 1
             || self.prefetch == 0
             || self.publish_timeout_ms == 0
             || self.relay_batch == 0
@@ -80,11 +91,12 @@ impl MessagingSettings {
             || self.relay_max_attempts == 0
             || self.retry_base_ms == 0
             || self.retry_max_ms < self.retry_base_ms
+            || self.retention_hours == 0
         {
             return Err(format!(
                 "messaging: {names} must be set; {counts}prefetch, publish_timeout_ms, \
-                 relay_batch, relay_interval_ms, relay_max_attempts and retry_base_ms at least 1; \
-                 retry_max_ms at least retry_base_ms"
+                 relay_batch, relay_interval_ms, relay_max_attempts, retry_base_ms and \
+                 retention_hours at least 1; retry_max_ms at least retry_base_ms"
             ));
         }
         if self.relay_lease_ms <= self.publish_timeout_ms {
@@ -101,6 +113,12 @@ impl MessagingSettings {
     #[must_use]
     pub fn consumes(&self) -> bool {
         !self.consumer.is_empty()
+    }
+
+    /// How long published events and applied event ids are kept.
+    #[must_use]
+    pub fn retention(&self) -> Duration {
+        Duration::from_secs(self.retention_hours.saturating_mul(3600))
     }
 
     /// The relay policy these settings describe.
@@ -143,18 +161,22 @@ async fn open(settings: &MessagingSettings) -> anyhow::Result<Context> {
     Ok(context)
 }
 
-/// Creates the stream when it does not exist yet (what the publisher and the consumer do on
-/// connecting; tests call it to watch a stream before anything is published).
+/// Creates the stream, or brings an existing one's limits to these settings (what the
+/// publisher and the consumer do on connecting; tests call it to watch a stream before
+/// anything is published).
 ///
 /// # Errors
 /// When the broker cannot be reached or refuses the stream.
 pub async fn declare_stream(context: &Context, settings: &MessagingSettings) -> anyhow::Result<()> {
     context
-        .get_or_create_stream(stream::Config {
+        .create_or_update_stream(stream::Config {
             name: settings.stream.clone(),
             subjects: vec![format!("{}.>", settings.subject_prefix)],
             storage: stream::StorageType::File,
             duplicate_window: Duration::from_secs(120),
+            // Bounded: a stream without limits grows until the server's disk is full.
+            max_age: settings.retention(),
+            max_bytes: settings.stream_max_bytes,
             ..stream::Config::default()
         })
         .await?;

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use domain::messaging::{Inbox, ItemEvent, ItemEventType, OutboxMessage, OutboxStore};
+use domain::messaging::{Inbox, ItemEvent, ItemEventType, OutboxMessage, OutboxStore, Settled};
+use sqlx::postgres::PgQueryResult;
 use sqlx::{PgConnection, Row};
-use uuid::Uuid;
 
 use crate::pool::{MeteredPool, PostgresPools};
 
@@ -66,6 +66,15 @@ fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// A settling statement matched its row only while the relay's lease still held it.
+fn settled(result: &PgQueryResult) -> Settled {
+    if result.rows_affected() == 1 {
+        Settled::Done
+    } else {
+        Settled::LeaseLost
+    }
+}
+
 #[async_trait]
 impl OutboxStore for PostgresOutbox {
     async fn claim(&self, limit: u32, lease: Duration) -> anyhow::Result<Vec<OutboxMessage>> {
@@ -87,10 +96,11 @@ impl OutboxStore for PostgresOutbox {
                  ORDER BY o.id \
                  LIMIT $1 \
                  FOR UPDATE SKIP LOCKED) \
-             UPDATE outbox SET locked_until = now() + make_interval(secs => $2::double precision / 1000) \
+             UPDATE outbox SET locked_until = now() + make_interval(secs => $2::double precision / 1000), \
+                 lease_token = gen_random_uuid() \
              FROM due WHERE outbox.id = due.id \
              RETURNING outbox.id, outbox.aggregate_id, outbox.event_type, outbox.payload::text AS payload, \
-                       outbox.traceparent, outbox.attempts",
+                       outbox.traceparent, outbox.attempts, outbox.lease_token",
         )
         .bind(i64::from(limit))
         .bind(millis(lease))
@@ -107,6 +117,7 @@ impl OutboxStore for PostgresOutbox {
                     payload: row.try_get::<String, _>("payload")?.into_bytes(),
                     traceparent: row.try_get("traceparent")?,
                     attempts: u32::try_from(row.try_get::<i32, _>("attempts")?).unwrap_or(0),
+                    lease: row.try_get("lease_token")?,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -114,56 +125,69 @@ impl OutboxStore for PostgresOutbox {
         Ok(messages)
     }
 
-    async fn delivered(&self, id: Uuid) -> anyhow::Result<()> {
+    async fn delivered(&self, message: &OutboxMessage) -> anyhow::Result<Settled> {
         let mut connection = self.primary.acquire().await.context("outbox: delivered")?;
-        sqlx::query(
-            "UPDATE outbox SET published_at = now(), locked_until = NULL, last_error = NULL \
-             WHERE id = $1",
+        let result = sqlx::query(
+            "UPDATE outbox SET published_at = now(), locked_until = NULL, lease_token = NULL, \
+                 last_error = NULL \
+             WHERE id = $1 AND lease_token = $2",
         )
-        .bind(id)
+        .bind(message.id)
+        .bind(message.lease)
         .execute(&mut *connection)
         .await
         .context("outbox: delivered")?;
-        Ok(())
+        Ok(settled(&result))
     }
 
     async fn retry_later(
         &self,
-        id: Uuid,
+        message: &OutboxMessage,
         after: Duration,
         error: &str,
         counted: bool,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Settled> {
         let mut connection = self.primary.acquire().await.context("outbox: retry")?;
-        sqlx::query(
-            "UPDATE outbox SET locked_until = NULL, last_error = $2, \
-                 attempts = attempts + CASE WHEN $3 THEN 1 ELSE 0 END, \
-                 next_attempt_at = now() + make_interval(secs => $4::double precision / 1000) \
-             WHERE id = $1",
+        let result = sqlx::query(
+            "UPDATE outbox SET locked_until = NULL, lease_token = NULL, last_error = $3, \
+                 attempts = attempts + CASE WHEN $4 THEN 1 ELSE 0 END, \
+                 next_attempt_at = now() + make_interval(secs => $5::double precision / 1000) \
+             WHERE id = $1 AND lease_token = $2",
         )
-        .bind(id)
+        .bind(message.id)
+        .bind(message.lease)
         .bind(error)
         .bind(counted)
         .bind(millis(after))
         .execute(&mut *connection)
         .await
         .context("outbox: retry")?;
-        Ok(())
+        Ok(settled(&result))
     }
 
-    async fn dead(&self, id: Uuid, error: &str) -> anyhow::Result<()> {
+    async fn dead(&self, message: &OutboxMessage, error: &str) -> anyhow::Result<Settled> {
         let mut connection = self.primary.acquire().await.context("outbox: dead")?;
-        sqlx::query(
-            "UPDATE outbox SET dead_at = now(), locked_until = NULL, last_error = $2, \
-                 attempts = attempts + 1 \
-             WHERE id = $1",
+        let result = sqlx::query(
+            "UPDATE outbox SET dead_at = now(), locked_until = NULL, lease_token = NULL, \
+                 last_error = $3, attempts = attempts + 1 \
+             WHERE id = $1 AND lease_token = $2",
         )
-        .bind(id)
+        .bind(message.id)
+        .bind(message.lease)
         .bind(error)
         .execute(&mut *connection)
         .await
         .context("outbox: dead")?;
-        Ok(())
+        Ok(settled(&result))
+    }
+
+    async fn prune_published(&self, age: Duration) -> anyhow::Result<u64> {
+        // In slices, so a large backlog of old rows never holds one long transaction.
+        let statement = "DELETE FROM outbox WHERE id IN ( \
+                 SELECT id FROM outbox \
+                 WHERE published_at < now() - make_interval(secs => $1::double precision / 1000) \
+                 LIMIT $2)";
+        delete_in_slices(&self.primary, statement, age, "outbox: prune").await
     }
 
     async fn pending(&self) -> anyhow::Result<u64> {
@@ -175,6 +199,32 @@ impl OutboxStore for PostgresOutbox {
         .await
         .context("outbox: pending")?;
         Ok(u64::try_from(waiting).unwrap_or(0))
+    }
+}
+
+/// Runs `statement` (a DELETE of at most `$2` rows older than `$1` milliseconds) until it
+/// deletes fewer than a slice; returns the rows deleted.
+async fn delete_in_slices(
+    pool: &MeteredPool,
+    statement: &'static str,
+    age: Duration,
+    context: &'static str,
+) -> anyhow::Result<u64> {
+    const SLICE: i64 = 5_000;
+    let mut deleted = 0;
+    loop {
+        let mut connection = pool.acquire().await.context(context)?;
+        let slice = sqlx::query(statement)
+            .bind(millis(age))
+            .bind(SLICE)
+            .execute(&mut *connection)
+            .await
+            .context(context)?
+            .rows_affected();
+        deleted += slice;
+        if slice < u64::try_from(SLICE).unwrap_or(u64::MAX) {
+            return Ok(deleted);
+        }
     }
 }
 
@@ -237,5 +287,13 @@ impl Inbox for PostgresInbox {
         .context("inbox: applying the event")?;
         transaction.commit().await.context("inbox: commit")?;
         Ok(true)
+    }
+
+    async fn forget_applied(&self, age: Duration) -> anyhow::Result<u64> {
+        let statement = "DELETE FROM processed_events WHERE (consumer, event_id) IN ( \
+                 SELECT consumer, event_id FROM processed_events \
+                 WHERE processed_at < now() - make_interval(secs => $1::double precision / 1000) \
+                 LIMIT $2)";
+        delete_in_slices(&self.primary, statement, age, "inbox: forget").await
     }
 }

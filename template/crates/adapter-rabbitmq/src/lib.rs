@@ -50,6 +50,10 @@ pub struct MessagingSettings {
     pub retry_base_ms: u64,
     /// The longest such wait.
     pub retry_max_ms: u64,
+    /// How long published events stay in the outbox and the consumer remembers the event ids
+    /// it applied (its deduplication window); an hourly task deletes what is older. A copy of
+    /// an event redelivered later than this would be applied again.
+    pub retention_hours: u64,
 }
 
 impl MessagingSettings {
@@ -74,11 +78,12 @@ impl MessagingSettings {
             || self.relay_max_attempts == 0
             || self.retry_base_ms == 0
             || self.retry_max_ms < self.retry_base_ms
+            || self.retention_hours == 0
         {
             return Err(format!(
                 "messaging: {names} must be set; {counts}prefetch, publish_timeout_ms, \
-                 relay_batch, relay_interval_ms, relay_max_attempts and retry_base_ms at least 1; \
-                 retry_max_ms at least retry_base_ms"
+                 relay_batch, relay_interval_ms, relay_max_attempts, retry_base_ms and \
+                 retention_hours at least 1; retry_max_ms at least retry_base_ms"
             ));
         }
         if self.relay_lease_ms <= self.publish_timeout_ms {
@@ -95,6 +100,12 @@ impl MessagingSettings {
     #[must_use]
     pub fn consumes(&self) -> bool {
         !self.consumer_queue.is_empty()
+    }
+
+    /// How long published events and applied event ids are kept.
+    #[must_use]
+    pub fn retention(&self) -> Duration {
+        Duration::from_secs(self.retention_hours.saturating_mul(3600))
     }
 
     /// The relay policy these settings describe.

@@ -2,6 +2,11 @@
 //! after RabbitMQ has taken it (persisted, for a durable queue). Messages are persistent and
 //! carry the event id as `message_id` (consumers deduplicate on it) and the writer's
 //! `traceparent` header. A lost connection is reopened on the next publish.
+//!
+//! Messages are published `mandatory`: RabbitMQ confirms a message no queue is bound for and
+//! drops it, unless it is mandatory, when it returns it first. A returned event is not
+//! published: it waits in the outbox (the broker's topology is not ready, which is nobody's
+//! fault, so nothing is counted against it) and the backlog shows it.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +14,7 @@ use async_trait::async_trait;
 use domain::messaging::{EventPublisher, OutboxMessage, PublishError};
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{BasicProperties, Channel, Connection};
+use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use tokio::sync::Mutex;
 
 use crate::{MessagingSettings, declare_consumer_queue, declare_exchanges, open};
@@ -86,7 +91,10 @@ impl EventPublisher for RabbitPublisher {
                 .basic_publish(
                     self.settings.exchange.as_str().into(),
                     message.event_type.as_str().into(),
-                    BasicPublishOptions::default(),
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..BasicPublishOptions::default()
+                    },
                     &message.payload,
                     properties(message),
                 )
@@ -97,6 +105,16 @@ impl EventPublisher for RabbitPublisher {
             Ok(Ok(confirmation)) if confirmation.is_nack() => Err(PublishError::Rejected(
                 anyhow::anyhow!("the broker answered the publish with a nack"),
             )),
+            Ok(Ok(Confirmation::Ack(Some(returned)))) => {
+                Err(PublishError::Unavailable(anyhow::anyhow!(
+                    "no queue is bound for routing key {} on exchange {}: RabbitMQ returned the \
+                     event ({} {}); it waits in the outbox until a queue is bound",
+                    message.event_type,
+                    self.settings.exchange,
+                    returned.reply_code,
+                    returned.reply_text
+                )))
+            }
             Ok(Ok(_)) => Ok(()),
             Ok(Err(error)) => {
                 self.forget_channel().await;

@@ -1,10 +1,12 @@
 //! Runs the outbox relay and the example consumer beside the HTTP server, and stops them with
 //! it. The relay's rules are the domain's (`domain::messaging::Relay`); this loop only decides
-//! when to run the next round: at once while there is a backlog, after `relay_interval_ms`
-//! when the outbox is empty, and with a doubling pause while the broker is unreachable.
+//! when to run the next round: at once after a round that settled anything (a published event
+//! frees its item's next one, which the next claim can take), after `relay_interval_ms` when a
+//! round found nothing to do, and with a doubling pause while the broker is unreachable. The
+//! backlog gauge is counted at most once a second, not after every round.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 {% if messaging == "nats" %}use adapter_nats::{MessagingSettings, NatsConsumer as Consumer, NatsPublisher as Publisher};
 {% endif %}use adapter_postgres::PostgresPools;
@@ -13,7 +15,7 @@ use adapter_postgres::outbox::{PostgresInbox, PostgresOutbox};
     MessagingSettings, RabbitConsumer as Consumer, RabbitPublisher as Publisher,
 };
 {% endif %}
-use domain::messaging::{ItemEventConsumer, Relay};
+use domain::messaging::{Inbox, ItemEventConsumer, OutboxStore, Relay};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -46,6 +48,12 @@ impl Messaging {
             Duration::from_millis(settings.relay_interval_ms),
             stopped.clone(),
         )));
+        tasks.push(tokio::spawn(prune_periodically(
+            Arc::new(PostgresOutbox::new(pools)),
+            Arc::new(PostgresInbox::new(pools)),
+            settings.retention(),
+            stopped.clone(),
+        )));
         if settings.consumes() {
             let consumer =
                 ItemEventConsumer::new(Arc::new(PostgresInbox::new(pools)), consumer.to_owned());
@@ -55,12 +63,20 @@ impl Messaging {
         Self { stop, tasks }
     }
 
-    /// Stops the relay (after its current round) and the consumer, waiting up to `timeout`.
-    pub async fn stop(self, timeout: Duration) {
+    /// Stops the relay (after its current round) and the consumer, all within one `budget`
+    /// (not one per task: the orchestrator's grace period is one), and aborts a task still
+    /// running after it: a relay cut mid-round leaves leases that expire, a consumer cut
+    /// mid-message leaves it unacknowledged for redelivery. Nothing is left running detached.
+    pub async fn stop(self, budget: Duration) {
         let _ = self.stop.send(true);
-        for task in self.tasks {
-            if tokio::time::timeout(timeout, task).await.is_err() {
-                tracing::warn!("a messaging task did not stop in time");
+        let deadline = tokio::time::Instant::now() + budget;
+        for mut task in self.tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                tracing::warn!(
+                    budget_ms = budget.as_millis(),
+                    "a messaging task did not stop in time: aborted"
+                );
+                task.abort();
             }
         }
     }
@@ -68,25 +84,31 @@ impl Messaging {
 
 /// Runs relay rounds until `stop` turns true.
 pub async fn run_relay(relay: Relay, idle: Duration, mut stop: watch::Receiver<bool>) {
+    const GAUGE_EVERY: Duration = Duration::from_secs(1);
     let policy = relay.policy();
     let mut failures: u32 = 0;
+    let mut gauge_counted: Option<Instant> = None;
     while !*stop.borrow() {
         let pause = match relay.run_once().await {
             Ok(round) => {
                 count("published", round.published);
                 count("retried", round.retried);
                 count("dead", round.dead);
+                count("lease_lost", round.lease_lost);
                 if round.broker_down {
                     failures += 1;
                     policy.backoff(failures)
                 } else {
                     failures = 0;
-                    let busy = round.published + round.retried + round.dead;
-                    if u32::try_from(busy).unwrap_or(u32::MAX) >= policy.batch {
-                        Duration::ZERO
-                    } else {
-                        idle
-                    }
+                    // Only the oldest waiting event of an item can be claimed, so settling one
+                    // may have made the item's next one due: look again at once. Waiting
+                    // `idle` after a partial batch held one item's events to one per interval.
+                    let settled = round.published
+                        + round.retried
+                        + round.dead
+                        + round.handed_back
+                        + round.lease_lost;
+                    if settled > 0 { Duration::ZERO } else { idle }
                 }
             }
             Err(error) => {
@@ -95,9 +117,13 @@ pub async fn run_relay(relay: Relay, idle: Duration, mut stop: watch::Receiver<b
                 policy.backoff(failures)
             }
         };
-        if let Ok(pending) = relay.pending().await {
-            #[allow(clippy::cast_precision_loss)] // a gauge: exact to 2^53 events
-            metrics::gauge!("messaging_outbox_pending").set(pending as f64);
+        // count(*) over the backlog costs as much as the backlog is long: not every round.
+        if gauge_counted.is_none_or(|at| at.elapsed() >= GAUGE_EVERY) {
+            gauge_counted = Some(Instant::now());
+            if let Ok(pending) = relay.pending().await {
+                #[allow(clippy::cast_precision_loss)] // a gauge: exact to 2^53 events
+                metrics::gauge!("messaging_outbox_pending").set(pending as f64);
+            }
         }
         if pause.is_zero() {
             continue;
@@ -109,9 +135,89 @@ pub async fn run_relay(relay: Relay, idle: Duration, mut stop: watch::Receiver<b
     }
 }
 
+/// Runs [`prune_once`] at start and then every hour until `stop` turns true. Every replica
+/// runs it; two at once delete disjoint slices or nothing.
+pub async fn prune_periodically(
+    outbox: Arc<dyn OutboxStore>,
+    inbox: Arc<dyn Inbox>,
+    retention: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    const EVERY: Duration = Duration::from_secs(3600);
+    while !*stop.borrow() {
+        prune_once(outbox.as_ref(), inbox.as_ref(), retention).await;
+        tokio::select! {
+            _ = stop.changed() => {}
+            () = tokio::time::sleep(EVERY) => {}
+        }
+    }
+}
+
+/// Deletes published events and the ids of applied events older than `retention`: without
+/// it both tables grow for ever. Returns (events, ids) deleted; a failure is logged and
+/// retried at the next pass.
+pub async fn prune_once(
+    outbox: &dyn OutboxStore,
+    inbox: &dyn Inbox,
+    retention: Duration,
+) -> (u64, u64) {
+    let events = match outbox.prune_published(retention).await {
+        Ok(deleted) => deleted,
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "messaging: pruning published events failed");
+            0
+        }
+    };
+    let ids = match inbox.forget_applied(retention).await {
+        Ok(deleted) => deleted,
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "messaging: pruning applied event ids failed");
+            0
+        }
+    };
+    metrics::counter!("messaging_pruned_rows_total", "table" => "outbox").increment(events);
+    metrics::counter!("messaging_pruned_rows_total", "table" => "processed_events").increment(ids);
+    (events, ids)
+}
+
 fn count(outcome: &'static str, events: usize) {
     if events > 0 {
         metrics::counter!("messaging_relay_events_total", "outcome" => outcome)
             .increment(u64::try_from(events).unwrap_or(u64::MAX));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::task::AbortHandle;
+
+    use super::*;
+
+    /// A task that never looks at the stop signal (a publish stuck on a dead socket).
+    fn stuck() -> JoinHandle<()> {
+        tokio::spawn(std::future::pending())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stopping_waits_one_budget_for_every_task_and_aborts_those_that_overrun() {
+        let (stop, _stopped) = watch::channel(false);
+        let tasks = vec![stuck(), stuck()];
+        let handles: Vec<AbortHandle> = tasks.iter().map(JoinHandle::abort_handle).collect();
+        let began = tokio::time::Instant::now();
+        Messaging { stop, tasks }
+            .stop(Duration::from_secs(10))
+            .await;
+        let took = began.elapsed();
+        assert!(
+            took >= Duration::from_secs(10) && took < Duration::from_secs(11),
+            "one budget for all tasks, not one each: {took:?}"
+        );
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            handles.iter().all(AbortHandle::is_finished),
+            "tasks that overran were aborted, not left running"
+        );
     }
 }

@@ -180,20 +180,29 @@ impl Application {
         tokio::select! {
             joined = &mut server => {
                 joined.context("the server task panicked")?.context("the server failed")?;
-            }
+{% if messaging != "none" %}                self.messaging.stop(self.shutdown_timeout).await;
+{% endif %}            }
             _ = draining_rx.changed() => {
                 tracing::info!(timeout_ms = self.shutdown_timeout.as_millis(), "shutting down: draining in-flight requests");
-                match tokio::time::timeout(self.shutdown_timeout, &mut server).await {
-                    Ok(joined) => joined.context("the server task panicked")?.context("the server failed")?,
-                    Err(_) => {
-                        tracing::warn!("drain timeout reached: abandoning the requests still running");
-                        server.abort();
+                let budget = self.shutdown_timeout;
+                let drain = async {
+                    match tokio::time::timeout(budget, &mut server).await {
+                        Ok(joined) => joined.context("the server task panicked")?.context("the server failed")?,
+                        Err(_) => {
+                            tracing::warn!("drain timeout reached: abandoning the requests still running");
+                            server.abort();
+                        }
                     }
-                }
+                    Ok::<(), anyhow::Error>(())
+                };
+{% if messaging != "none" %}                // Messaging stops beside the drain, within the same budget: one after the other
+                // they could outlast the orchestrator's grace period (preStop + one budget).
+                let (drained, ()) = tokio::join!(drain, self.messaging.stop(budget));
+{% else %}                let drained = drain.await;
+{% endif %}                drained?;
             }
         }
-{% if messaging != "none" %}        self.messaging.stop(self.shutdown_timeout).await;
-{% endif %}        self.storage.close().await;
+        self.storage.close().await;
         tracing::info!("stopped");
         Ok(())
     }

@@ -5,6 +5,7 @@
 //! in one transaction (the [`Inbox`] port). It must not know the broker it reads from.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -16,6 +17,10 @@ pub trait Inbox: Send + Sync {
     /// Applies `event` for `consumer` unless its id was applied before. Returns whether it
     /// was applied now.
     async fn apply_once(&self, consumer: &str, event: &ItemEvent) -> anyhow::Result<bool>;
+
+    /// Forgets the ids of events applied longer than `age` ago (the deduplication window);
+    /// returns how many.
+    async fn forget_applied(&self, age: Duration) -> anyhow::Result<u64>;
 }
 
 /// What became of a delivery.

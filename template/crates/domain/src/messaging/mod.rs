@@ -16,4 +16,5 @@ pub use consumer::{ConsumeError, Handled, Inbox, ItemEventConsumer};
 pub use event::{ItemEvent, ItemEventData, ItemEventType, SCHEMA_VERSION};
 pub use relay::{
     EventPublisher, OutboxMessage, OutboxStore, PublishError, Relay, RelayPolicy, RelayRound,
+    Settled,
 };

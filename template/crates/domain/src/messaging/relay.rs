@@ -2,13 +2,17 @@
 //!
 //! Each round leases a batch from the outbox (only the oldest undelivered event of each item,
 //! so an item's events never overtake each other, even with several relays), publishes it, and
-//! records the outcome. A broker that cannot be reached is nobody's fault: the events go back
+//! records the outcome. A lease is only as good as its holder's clock: the relay stops
+//! publishing a batch while the lease still has room for the slowest publish so far, twice, and
+//! settles an event only under the lease it claimed it with, so a relay that lost its lease (to
+//! a pause longer than the lease) cannot mark done an event another relay now holds, which would
+//! let the item's next event go out before that second publish (E1, E2, E1 on the wire). A broker that cannot be reached is nobody's fault: the events go back
 //! untouched and the caller waits before the next round. A broker that refuses one message
 //! counts an attempt for it; after `max_attempts` it is dead-lettered so the item's later
 //! events are not held back for ever. This policy must not depend on any broker or database.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -28,33 +32,51 @@ pub struct OutboxMessage {
     pub traceparent: Option<String>,
     /// Refusals so far.
     pub attempts: u32,
+    /// The claim that holds the event: settling it needs this lease, so a relay whose lease ran
+    /// out and was taken over settles nothing.
+    pub lease: Uuid,
+}
+
+/// Whether settling an event took effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// The event was still held under this lease, and is settled.
+    Done,
+    /// The lease ran out and another relay claimed the event since: it settles it.
+    LeaseLost,
 }
 
 /// Where events wait until published (the outbox table, for PostgreSQL).
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
-    /// Leases up to `limit` due events for `lease`: for each item, only its oldest undelivered
-    /// event, and none another relay holds. A lease that expires (a relay that died) makes its
-    /// events due again.
+    /// Leases up to `limit` due events for `lease`, each under a new lease id
+    /// ([`OutboxMessage::lease`]): for each item, only its oldest undelivered event, and none
+    /// another relay holds. A lease that expires (a relay that died) makes its events due again.
     async fn claim(&self, limit: u32, lease: Duration) -> anyhow::Result<Vec<OutboxMessage>>;
 
-    /// Marks an event published.
-    async fn delivered(&self, id: Uuid) -> anyhow::Result<()>;
+    /// Marks an event published, if `message.lease` still holds it.
+    async fn delivered(&self, message: &OutboxMessage) -> anyhow::Result<Settled>;
 
-    /// Ends the lease, due again after `after`; `counted` adds one to its attempts.
+    /// Ends the lease, due again after `after`; `counted` adds one to its attempts. Only if
+    /// `message.lease` still holds it.
     async fn retry_later(
         &self,
-        id: Uuid,
+        message: &OutboxMessage,
         after: Duration,
         error: &str,
         counted: bool,
-    ) -> anyhow::Result<()>;
+    ) -> anyhow::Result<Settled>;
 
-    /// Gives up on an event: it stays in the store, marked dead, for an operator.
-    async fn dead(&self, id: Uuid, error: &str) -> anyhow::Result<()>;
+    /// Gives up on an event: it stays in the store, marked dead, for an operator. Only if
+    /// `message.lease` still holds it.
+    async fn dead(&self, message: &OutboxMessage, error: &str) -> anyhow::Result<Settled>;
 
     /// Events not yet published nor dead (a gauge: the relay's backlog).
     async fn pending(&self) -> anyhow::Result<u64>;
+
+    /// Deletes events published longer than `age` ago; returns how many. Waiting and dead
+    /// events are never deleted.
+    async fn prune_published(&self, age: Duration) -> anyhow::Result<u64>;
 }
 
 /// Why a publish failed.
@@ -81,7 +103,8 @@ pub trait EventPublisher: Send + Sync {
 pub struct RelayPolicy {
     /// Events leased per round.
     pub batch: u32,
-    /// How long a lease lasts; longer than a publish can take.
+    /// How long a lease lasts; several publishes long. A round publishes while the lease has
+    /// room for twice its slowest publish, and hands the rest back.
     pub lease: Duration,
     /// Refusals before an event is dead-lettered.
     pub max_attempts: u32,
@@ -111,6 +134,12 @@ pub struct RelayRound {
     pub retried: usize,
     /// Events refused for the last time.
     pub dead: usize,
+    /// Events handed back unpublished because the lease had no room left for them (due again
+    /// at once: the caller should run the next round without waiting).
+    pub handed_back: usize,
+    /// Events whose lease ran out and another relay claimed while this one published them:
+    /// published by this relay, settled (and perhaps published again) by the other.
+    pub lease_lost: usize,
     /// Whether the broker could not be reached (the caller should back off).
     pub broker_down: bool,
 }
@@ -151,30 +180,41 @@ impl Relay {
         self.store.pending().await
     }
 
-    /// One round: lease a batch, publish it, record each outcome.
+    /// One round: lease a batch, publish it while the lease has room, record each outcome.
     ///
     /// # Errors
     /// When the store cannot be read or written (the leases then expire on their own).
     pub async fn run_once(&self) -> anyhow::Result<RelayRound> {
+        // Measured from before the claim: the lease may start later, never earlier.
+        let claimed_at = Instant::now();
         let batch = self
             .store
             .claim(self.policy.batch, self.policy.lease)
             .await?;
         let mut round = RelayRound::default();
+        let mut slowest = Duration::ZERO;
         for (index, message) in batch.iter().enumerate() {
-            match self.publisher.publish(message).await {
+            // Publish only while the lease surely outlives the publish (twice the slowest so
+            // far, for the jitter); past that, another relay may claim the event mid-publish.
+            if claimed_at.elapsed() + slowest.saturating_mul(2) >= self.policy.lease {
+                let waiting = &batch[index..];
+                self.hand_back(waiting, "the lease had no room left for this publish")
+                    .await?;
+                round.handed_back += waiting.len();
+                break;
+            }
+            let publishing = Instant::now();
+            let outcome = self.publisher.publish(message).await;
+            slowest = slowest.max(publishing.elapsed());
+            let settled = match outcome {
                 Ok(()) => {
-                    self.store.delivered(message.id).await?;
                     round.published += 1;
+                    self.store.delivered(message).await?
                 }
                 Err(PublishError::Unavailable(error)) => {
                     // Not these events' fault: hand the rest back as they were.
-                    let reason = format!("{error:#}");
-                    for waiting in &batch[index..] {
-                        self.store
-                            .retry_later(waiting.id, Duration::ZERO, &reason, false)
-                            .await?;
-                    }
+                    self.hand_back(&batch[index..], &format!("{error:#}"))
+                        .await?;
                     round.broker_down = true;
                     break;
                 }
@@ -183,20 +223,33 @@ impl Relay {
                     let attempts = message.attempts + 1;
                     if attempts >= self.policy.max_attempts {
                         tracing::error!(event.id = %message.id, attempts, error = %reason, "event dead-lettered");
-                        self.store.dead(message.id, &reason).await?;
                         round.dead += 1;
+                        self.store.dead(message, &reason).await?
                     } else {
                         let wait = self.policy.backoff(attempts);
                         tracing::warn!(event.id = %message.id, attempts, error = %reason, "event refused; retrying later");
-                        self.store
-                            .retry_later(message.id, wait, &reason, true)
-                            .await?;
                         round.retried += 1;
+                        self.store.retry_later(message, wait, &reason, true).await?
                     }
                 }
+            };
+            if settled == Settled::LeaseLost {
+                tracing::warn!(event.id = %message.id, lease_ms = self.policy.lease.as_millis(), "relay: the lease ran out and another relay took the event over; it settles it (make messaging.relay_lease_ms several publishes long)");
+                round.lease_lost += 1;
             }
         }
         Ok(round)
+    }
+
+    /// Ends the leases of `messages` unpublished and uncounted: due again at once. Events
+    /// whose lease was lost are another relay's already.
+    async fn hand_back(&self, messages: &[OutboxMessage], reason: &str) -> anyhow::Result<()> {
+        for message in messages {
+            self.store
+                .retry_later(message, Duration::ZERO, reason, false)
+                .await?;
+        }
+        Ok(())
     }
 }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::{TcpProxy, TestApp, test_settings};
 use adapter_postgres::PostgresPools;
-use adapter_postgres::outbox::{PostgresOutbox, record};
+use adapter_postgres::outbox::{PostgresInbox, PostgresOutbox, record};
 use async_trait::async_trait;
 use broker::{MessagingSettings, Publisher, Tap, delete_topology};
 use domain::messaging::{
@@ -354,6 +354,216 @@ async fn a_redelivered_event_is_applied_once_and_a_malformed_one_is_dead_lettere
     assert_eq!(processed, 1, "the redelivery was recognised");
     assert_eq!(created_count(&pool).await, 1, "and applied once");
     app.stop().await.unwrap();
+    delete_topology(&settings).await.unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn one_items_events_go_out_back_to_back_not_one_per_relay_interval(pool: PgPool) {
+    let settings = broker::settings(&broker::url());
+    let tap = Tap::on(&settings).await;
+    let item = Uuid::now_v7();
+    let mut transaction = pool.begin().await.unwrap();
+    for version in 1..=50 {
+        record(&mut transaction, &event(item, version))
+            .await
+            .unwrap();
+    }
+    transaction.commit().await.unwrap();
+    let relay = Relay::new(
+        Arc::new(PostgresOutbox::new(&PostgresPools::single(pool.clone()))),
+        Arc::new(Publisher::new(settings.clone())),
+        settings.relay_policy(),
+    );
+    // Each round can take only the item's oldest waiting event. With an hour between rounds
+    // that find nothing to do, a loop that also waited after a round that published one event
+    // would send one event and then nothing within this test.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(service::messaging::run_relay(
+        relay,
+        Duration::from_secs(3600),
+        stopped,
+    ));
+    let seen = tap.collect(50, Duration::from_secs(20)).await;
+    stop.send(true).unwrap();
+    running.await.unwrap();
+    let versions: Vec<i64> = seen
+        .iter()
+        .map(|message| message.event["itemVersion"].as_i64().unwrap())
+        .collect();
+    assert_eq!(versions, (1..=50).collect::<Vec<_>>(), "all 50, in order");
+    delete_topology(&settings).await.unwrap();
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn published_events_and_applied_ids_older_than_the_retention_are_pruned_and_nothing_else(
+    pool: PgPool,
+) {
+    let item = Uuid::now_v7();
+    let events: Vec<ItemEvent> = (1..=4).map(|version| event(item, version)).collect();
+    let mut transaction = pool.begin().await.unwrap();
+    for event in &events {
+        record(&mut transaction, event).await.unwrap();
+    }
+    transaction.commit().await.unwrap();
+    let (old, recent, dead, waiting) = (events[0].id, events[1].id, events[2].id, events[3].id);
+    for (id, statement) in [
+        (
+            old,
+            "UPDATE outbox SET published_at = now() - interval '8 days' WHERE id = $1",
+        ),
+        (
+            recent,
+            "UPDATE outbox SET published_at = now() - interval '1 day' WHERE id = $1",
+        ),
+        (
+            dead,
+            "UPDATE outbox SET dead_at = now() - interval '30 days' WHERE id = $1",
+        ),
+        (
+            waiting,
+            "UPDATE outbox SET created_at = now() - interval '30 days' WHERE id = $1",
+        ),
+    ] {
+        sqlx::query(statement)
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO processed_events (consumer, event_id, processed_at) VALUES \
+         ('counts', $1, now() - interval '8 days'), ('counts', $2, now() - interval '1 day')",
+    )
+    .bind(old)
+    .bind(recent)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let pools = PostgresPools::single(pool.clone());
+    let week = Duration::from_secs(7 * 24 * 3600);
+    let deleted = service::messaging::prune_once(
+        &PostgresOutbox::new(&pools),
+        &PostgresInbox::new(&pools),
+        week,
+    )
+    .await;
+    assert_eq!(
+        deleted,
+        (1, 1),
+        "one published event and one applied id past a week"
+    );
+    let kept: HashSet<Uuid> = sqlx::query_scalar("SELECT id FROM outbox")
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        kept,
+        HashSet::from([recent, dead, waiting]),
+        "recent, dead and waiting events stay, however old"
+    );
+    let remembered: Vec<Uuid> = sqlx::query_scalar("SELECT event_id FROM processed_events")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(remembered, [recent]);
+}
+
+/// A broker slower than the relay's lease: each publish waits, then goes to the real broker.
+struct Slow {
+    delay: Duration,
+    inner: Publisher,
+}
+
+#[async_trait]
+impl EventPublisher for Slow {
+    async fn publish(&self, message: &OutboxMessage) -> Result<(), PublishError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.publish(message).await
+    }
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn two_relays_with_a_publisher_slower_than_the_lease_keep_each_items_order(pool: PgPool) {
+    let settings = broker::settings(&broker::url());
+    let tap = Tap::on(&settings).await;
+    // 20 items with 3 versions each: 60 events. A claim takes one event per item, so a batch
+    // of 16 is 16 publishes.
+    let items: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+    for version in 1..=3 {
+        let mut transaction = pool.begin().await.unwrap();
+        for item in &items {
+            record(&mut transaction, &event(*item, version))
+                .await
+                .unwrap();
+        }
+        transaction.commit().await.unwrap();
+    }
+    let pools = PostgresPools::single(pool.clone());
+    // A batch of 16 publishes of 100 ms each needs 1.6 s; the lease lasts 1 s. A relay that
+    // kept publishing past its lease would race the relay that took the events over.
+    let relay = || {
+        Relay::new(
+            Arc::new(PostgresOutbox::new(&pools)),
+            Arc::new(Slow {
+                delay: Duration::from_millis(100),
+                inner: Publisher::new(settings.clone()),
+            }),
+            RelayPolicy {
+                batch: 16,
+                lease: Duration::from_secs(1),
+                ..settings.relay_policy()
+            },
+        )
+    };
+    let run = |relay: Relay| {
+        tokio::spawn(async move {
+            loop {
+                let round = relay.run_once().await.unwrap();
+                if round.published == 0 && relay.pending().await.unwrap() == 0 {
+                    return;
+                }
+            }
+        })
+    };
+    let (first, second) = (run(relay()), run(relay()));
+    tokio::time::timeout(Duration::from_secs(60), async {
+        first.await.unwrap();
+        second.await.unwrap();
+    })
+    .await
+    .expect("the relays drained the outbox within a minute");
+
+    let mut seen = tap.collect(60, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    seen.extend(tap.take().await);
+    let mut versions: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for message in &seen {
+        versions
+            .entry(message.event["itemId"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(message.event["itemVersion"].as_i64().unwrap());
+    }
+    println!(
+        "slow publisher, two relays: the broker received {} messages for 60 events",
+        seen.len()
+    );
+    assert_eq!(versions.len(), 20, "every item's events arrived");
+    for (item, order) in &versions {
+        assert!(
+            order.windows(2).all(|pair| pair[0] <= pair[1]),
+            "item {item} went backwards on the wire: {order:?}"
+        );
+        let mut distinct = order.clone();
+        distinct.dedup();
+        assert_eq!(distinct, [1, 2, 3], "item {item}: every version, in order");
+    }
+    // Each relay stops publishing before its lease can run out, so no event is taken over
+    // while still being published: nothing reaches the broker twice.
+    assert_eq!(seen.len(), 60, "no event published twice");
+    assert_eq!(pending(&pool).await, 0);
     delete_topology(&settings).await.unwrap();
 }
 

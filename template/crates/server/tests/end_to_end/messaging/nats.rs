@@ -50,6 +50,8 @@ pub fn settings(url: &str) -> MessagingSettings {
         relay_max_attempts: 3,
         retry_base_ms: 50,
         retry_max_ms: 400,
+        retention_hours: 168,
+        stream_max_bytes: 64 * 1024 * 1024,
     }
 }
 
@@ -180,4 +182,17 @@ impl Tap {
             .await
             .unwrap();
     }
+}
+
+/// The stream is bounded: messages older than the retention, and bytes past its limit, go.
+#[tokio::test]
+async fn the_stream_keeps_messages_for_the_retention_and_within_its_byte_limit() {
+    let settings = settings(&url());
+    let context = jetstream::new(async_nats::connect(url()).await.unwrap());
+    declare_stream(&context, &settings).await.unwrap();
+    let mut stream = context.get_stream(&settings.stream).await.unwrap();
+    let config = stream.info().await.unwrap().config.clone();
+    delete_topology(&settings).await.unwrap();
+    assert_eq!(config.max_age, Duration::from_secs(168 * 3600));
+    assert_eq!(config.max_bytes, 64 * 1024 * 1024);
 }

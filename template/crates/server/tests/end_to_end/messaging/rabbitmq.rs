@@ -51,6 +51,7 @@ pub fn settings(url: &str) -> MessagingSettings {
         relay_max_attempts: 3,
         retry_base_ms: 50,
         retry_max_ms: 400,
+        retention_hours: 168,
     }
 }
 
@@ -182,4 +183,49 @@ impl Tap {
             .await
             .unwrap();
     }
+}
+
+/// With `mandatory`, RabbitMQ returns a message no queue is bound for instead of dropping it
+/// after its confirm: the relay must not mark such an event published. It waits in the
+/// outbox, with no attempt counted, until a queue is bound.
+#[sqlx::test(migrations = "../../migrations")]
+async fn an_event_no_queue_is_bound_for_waits_in_the_outbox_until_one_is(pool: sqlx::PgPool) {
+    use std::sync::Arc;
+
+    use adapter_postgres::PostgresPools;
+    use adapter_postgres::outbox::{PostgresOutbox, record};
+    use domain::messaging::Relay;
+
+    // No consumer queue: the publisher declares the exchange and nothing bound to it.
+    let settings = MessagingSettings {
+        consumer_queue: String::new(),
+        ..settings(&url())
+    };
+    let event = super::event(Uuid::now_v7(), 1);
+    let mut transaction = pool.begin().await.unwrap();
+    record(&mut transaction, &event).await.unwrap();
+    transaction.commit().await.unwrap();
+    let relay = Relay::new(
+        Arc::new(PostgresOutbox::new(&PostgresPools::single(pool.clone()))),
+        Arc::new(Publisher::new(settings.clone())),
+        settings.relay_policy(),
+    );
+    let round = relay.run_once().await.unwrap();
+    assert_eq!(round.published, 0, "an unroutable event is not published");
+    assert!(round.broker_down, "and the relay backs off");
+    let attempts: i32 = sqlx::query_scalar("SELECT attempts FROM outbox WHERE id = $1")
+        .bind(event.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(relay.pending().await.unwrap(), 1, "it waits in the outbox");
+    assert_eq!(attempts, 0, "with no attempt counted against it");
+
+    let tap = Tap::on(&settings).await;
+    let round = relay.run_once().await.unwrap();
+    assert_eq!(round.published, 1, "a queue is bound now");
+    let seen = tap.collect(1, Duration::from_secs(10)).await;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].id, event.id.to_string());
+    delete_topology(&settings).await.unwrap();
 }
