@@ -18,16 +18,18 @@
 #
 # Refuses, changing nothing: a service that is not the top of a git repository or has no
 # commit, no committed `.template.toml`, uncommitted or untracked files, a recorded version
-# that is not a tag here (`--from` names the commit instead), an unknown `--to`, and an existing
-# update branch. The renderings run without hooks asking anything, and without `.env`: the
-# service's own secrets are never written over.
+# that is not a tag here (`--from` names the commit instead), an unknown or older `--to`, an
+# existing update branch, and an ignored file of the service's where the update writes one.
+# A failure once the update branch exists removes the branch and restores the service. The
+# renderings run without hooks asking anything, and without `.env`: the service's own secrets
+# are never written over.
 #
 # Exit status: 0 the update branch holds one commit to review and merge; 3 the update branch
 # has conflicts to resolve (listed); 1 refused or failed, nothing changed; 2 wrong usage.
 set -euo pipefail
 
 usage() {
-    sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 refuse() {
@@ -117,15 +119,53 @@ if [[ $from_commit == "$to_commit" ]]; then
     echo "upgrade: $service is already at $to ($from_ref); nothing to do."
     exit 0
 fi
+git -C "$template" merge-base --is-ancestor "$from_commit" "$to_commit" ||
+    refuse "$to is not a later version than $from_ref (the service's): the upgrade only goes forward. To go back, revert the update's merge commit in the service."
 branch="template-update/$to"
 git check-ref-format --branch "$branch" >/dev/null 2>&1 || branch="template-update/${to_commit:0:12}"
 ! git -C "$service" rev-parse -q --verify "refs/heads/$branch" >/dev/null ||
     refuse "the branch $branch already exists (an earlier update?): merge it, or delete it (git branch -D $branch), and run again."
+! git -C "$service" rev-parse -q --verify "refs/heads/template-update" >/dev/null ||
+    refuse "a branch named template-update exists, so no branch template-update/... can be made: rename it (git branch -m template-update <new name>) and run again."
 command -v cargo-generate >/dev/null ||
     refuse "cargo-generate is needed to render the template: bash $template/ci/install-cargo-generate.sh"
 
+# Where the service is now, to come back to: a branch, or a commit (detached HEAD).
+if original=$(git -C "$service" symbolic-ref -q --short HEAD); then
+    detached=""
+else
+    original=$(git -C "$service" rev-parse HEAD)
+    detached=yes
+fi
+switch_back() {
+    if [[ -n $detached ]]; then
+        git -C "$service" switch -q --detach "$original"
+    else
+        git -C "$service" switch -q "$original"
+    fi
+}
+
+# Once the update branch exists, any failure puts the service back as it was: the branch's
+# changes dropped, the original branch or commit checked out, the update branch deleted.
 work=$(mktemp -d "${TMPDIR:-/tmp}/template-upgrade.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+branch_made=""
+finished=""
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup() {
+    local status=$?
+    if [[ -n $branch_made && -z $finished ]]; then
+        git -C "$service" cherry-pick --abort >/dev/null 2>&1 || true
+        git -C "$service" reset -q --hard >/dev/null 2>&1 || true
+        switch_back >/dev/null 2>&1 || true
+        git -C "$service" branch -q -D "$branch" >/dev/null 2>&1 || true
+        echo "upgrade: failed on the update branch (above); the branch was removed." >&2
+        echo "upgrade: nothing was changed." >&2
+        status=1
+    fi
+    rm -rf "$work"
+    exit "$status"
+}
+trap cleanup EXIT
 
 # render <commit> <label>: the template at <commit>, generated with the recorded answers, into
 # $work/<label>. No questions (every answer is given, --silent), no git repository, no .env.
@@ -133,7 +173,9 @@ render() {
     local commit=$1 label=$2
     mkdir -p "$work/source-$label" "$work/out-$label"
     git -C "$template" archive "$commit" | tar -x -C "$work/source-$label"
-    if ! cargo generate --path "$work/source-$label" --name "$name" --destination "$work/out-$label" \
+    # cargo-generate wants an author (git's user.name, else $USER); a CI container may have neither.
+    if ! USER=${USER:-$(id -un 2>/dev/null || echo upgrade)} cargo generate --path "$work/source-$label" \
+        --name "$name" --destination "$work/out-$label" \
         --silent --vcs none "${defines[@]}" >"$work/render-$label.log" 2>&1; then
         cat "$work/render-$label.log" >&2
         refuse "the template at $commit did not render with the recorded answers (above)."
@@ -148,36 +190,62 @@ render "$from_commit" base
 render "$to_commit" target
 
 # Two commits in a scratch repository: the old rendering, and the new one on top of it. Picking
-# the second onto the service is the three-way merge with the old rendering as its base.
+# the second onto the service is the three-way merge with the old rendering as its base. The
+# scratch repository ignores the user's git configuration (a global excludes file would drop
+# template files, a signing or hook setting would fail the commit) and every ignore rule.
 pair="$work/pair"
-git init -q "$pair"
-commit_pair() {
-    git -C "$pair" add -A
-    git -C "$pair" -c user.name="ci/upgrade.sh" -c user.email="upgrade@template.invalid" \
-        commit -q --allow-empty -m "$1"
+scratch_git() {
+    GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 git -C "$pair" \
+        -c user.name="ci/upgrade.sh" -c user.email="upgrade@template.invalid" "$@"
 }
+commit_pair() {
+    scratch_git add -A --force
+    scratch_git commit -q --no-verify --allow-empty -m "$1"
+}
+mkdir -p "$pair"
+scratch_git init -q
 cp -a "$work/base/." "$pair/"
 commit_pair "Template $from_ref"
-git -C "$pair" rm -rq --ignore-unmatch .
+scratch_git rm -rq --ignore-unmatch .
 cp -a "$work/target/." "$pair/"
 message="Take template $to (from $from_ref)
 
 Applied by the template's ci/upgrade.sh as a three-way merge: the difference between the
 template rendered at $from_ref and at $to with this service's answers (.template.toml)."
 commit_pair "$message"
+
+# A file of the service's own that git does not track (ignored: a local config, a key) where the
+# update writes a file would be overwritten by the merge: refuse instead.
+declare -A tracked=()
+while IFS= read -r -d '' path; do tracked[$path]=1; done < <(git -C "$service" ls-files -z)
+collisions=()
+while IFS= read -r -d '' path; do
+    if [[ -z ${tracked[$path]+set} && ( -e $service/$path || -L $service/$path ) ]]; then
+        collisions+=("$path")
+    fi
+done < <(scratch_git diff -z --name-only --no-renames --diff-filter=AMT HEAD~1 HEAD)
+((${#collisions[@]} == 0)) ||
+    refuse "the update writes files the service has but git does not track (ignored): ${collisions[*]}. Move them away (or commit them) and run again."
+
 git -C "$service" fetch -q "$pair" HEAD
 update=$(git -C "$service" rev-parse FETCH_HEAD)
-
-original=$(git -C "$service" symbolic-ref -q --short HEAD || git -C "$service" rev-parse HEAD)
+branch_made=yes
 git -C "$service" switch -q -c "$branch"
+if [[ -n $detached ]]; then
+    merge_hint="merge $branch where it belongs (you started on a detached HEAD at ${original:0:12})"
+else
+    merge_hint="git switch $original && git merge $branch"
+fi
 if git -C "$service" cherry-pick --no-commit "$update" >"$work/merge.log" 2>&1; then
     if git -C "$service" diff --cached --quiet; then
-        git -C "$service" switch -q "$original"
+        switch_back
         git -C "$service" branch -q -D "$branch"
+        finished=yes
         echo "upgrade: the service already has every change between $from_ref and $to; nothing to do."
         exit 0
     fi
-    git -C "$service" commit -q -m "$message"
+    git -C "$service" commit -q --no-verify -m "$message"
+    finished=yes
     echo "upgrade: branch $branch holds the update, merged without conflicts in $(($(date +%s) - started)) s:"
     git -C "$service" diff --stat HEAD~1 HEAD | tail -n 25
     status=0
@@ -185,11 +253,10 @@ else
     conflicts=$(git -C "$service" status --porcelain | grep -E '^(DD|AU|UD|UA|DU|AA|UU) ' || true)
     if [[ -z $conflicts ]]; then
         cat "$work/merge.log" >&2
-        git -C "$service" cherry-pick --abort >/dev/null 2>&1 || git -C "$service" reset -q --hard
-        git -C "$service" switch -q "$original"
-        git -C "$service" branch -q -D "$branch"
-        refuse "git could not apply the update (above)."
+        echo "upgrade: git could not apply the update (above)." >&2
+        exit 1
     fi
+    finished=yes
     echo "upgrade: branch $branch holds the update with conflicts to resolve ($(($(date +%s) - started)) s):"
     while IFS= read -r line; do
         path=${line:3}
@@ -201,6 +268,11 @@ else
         esac
     done <<<"$conflicts"
     echo "upgrade: resolve each file, git add it, then git commit (the message is prepared)."
+    if [[ -n $detached ]]; then
+        echo "upgrade: to give up: git reset --hard && git switch --detach $original && git branch -D $branch"
+    else
+        echo "upgrade: to give up: git reset --hard && git switch $original && git branch -D $branch"
+    fi
     status=3
 fi
 # What the versions between say a team must do by hand.
@@ -212,5 +284,5 @@ if [[ -n $notes && -z $from ]]; then
     echo "$notes"
 fi
 echo
-echo "upgrade: review on $branch (cargo test), then: git switch $original && git merge $branch"
+echo "upgrade: review on $branch (cargo test), then: $merge_hint"
 exit $status

@@ -151,7 +151,8 @@ env_before=$(sha256sum <"$service/.env")
 edit "$template/template/$model" "text.replace('\n', '\n//! (A line the template added in its next version.)\n', 1)"
 edit "$template/template/config/default.toml" "text.replace('max_in_flight = 512', 'max_in_flight = 384')"
 edit "$template/template/.github/workflows/ci.yml" "text.replace('- name: Format\n', '- name: Format (rustfmt)\n')"
-commit_all "$template" "A Rust source, a config default and a workflow"
+printf '# Restore drill\n\nA runbook the template added.\n' >"$template/template/docs/runbooks/restore-drill.md"
+commit_all "$template" "A Rust source, a config default, a workflow and a new runbook"
 echo "A line the template added to the architecture notes." >>"$template/template/docs/architecture.md"
 echo "A line the template added to the rollback runbook." >>"$template/template/docs/runbooks/rollback.md"
 commit_all "$template" "Docs only"
@@ -160,10 +161,26 @@ edit "$template/CHANGELOG.md" "text.replace('\n## ', '\n## 99.0.0 — upgrade te
 commit_all "$template" "Release 99.0.0"
 git -C "$template" tag v99.0.0
 
+# --- refusals that need the new version ----------------------------------------------------------
+# An ignored file of the service's own where the update writes one would be overwritten.
+echo "/docs/runbooks/restore-drill.md" >>"$service/.gitignore"
+commit_all "$service" "Keep a local drill out of git"
+echo "our own local drill notes" >"$service/docs/runbooks/restore-drill.md"
+refused "an ignored local file where the update writes one" "docs/runbooks/restore-drill.md" "$service"
+grep -q "our own local drill notes" "$service/docs/runbooks/restore-drill.md" || fail "the ignored local file changed"
+rm "$service/docs/runbooks/restore-drill.md"
+git -C "$service" -c user.name=test -c user.email=test@example.invalid revert --no-edit HEAD >/dev/null
+service_head=$(git -C "$service" rev-parse HEAD)
+
 # --- the upgrade ---------------------------------------------------------------------------------------
+# With a global git configuration that ignores every Markdown file and signs every commit with
+# a key that does not exist: the scratch repository must not see either.
+printf '*.md\n' >"$scratch/global-excludes"
+printf '[core]\n\texcludesFile = %s\n[commit]\n\tgpgSign = true\n[user]\n\tsigningKey = no-such-key\n' \
+    "$scratch/global-excludes" >"$scratch/global-gitconfig"
 began=$(date +%s.%N)
 status=0
-bash "$template/ci/upgrade.sh" "$service" >"$scratch/upgrade.out" 2>&1 || status=$?
+GIT_CONFIG_GLOBAL="$scratch/global-gitconfig" bash "$template/ci/upgrade.sh" "$service" >"$scratch/upgrade.out" 2>&1 || status=$?
 took=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$began" "$(date +%s.%N)")
 cat "$scratch/upgrade.out"
 echo "upgrade took ${took} s"
@@ -179,7 +196,8 @@ ok "the overlapping edit and the deleted-but-changed runbook are listed as confl
 grep -qF "(A line the template added in its next version.)" "$service/$model" || fail "the template's Rust change is missing"
 grep -qF "pub count: usize," "$service/$model" || fail "the service's new field is gone"
 grep -qF -- "- name: Format (rustfmt)" "$service/.github/workflows/ci.yml" || fail "the template's workflow change is missing"
-grep -qF "A line the template added to the architecture notes." "$service/docs/architecture.md" || fail "the template's docs change is missing"
+grep -qF "A line the template added to the architecture notes." "$service/docs/architecture.md" || fail "the template's docs change is missing (a global excludes file hid it?)"
+grep -qF "A runbook the template added." "$service/docs/runbooks/restore-drill.md" || fail "the template's new runbook is missing"
 grep -qF "The service team wrote this paragraph." "$service/README.md" || fail "the service's README edit is gone"
 [[ ! -e $service/docs/runbooks/deploy.md ]] || fail "the runbook the service deleted came back"
 grep -q '^version = "99.0.0"' "$service/.template.toml" || fail ".template.toml does not record 99.0.0"
@@ -203,6 +221,15 @@ edit "$template/template/.template.toml" "text.replace('version = \"99.0.0\"', '
 edit "$template/CHANGELOG.md" "text.replace('\n## ', '\n## 99.1.0 — upgrade test\n\n## ', 1)"
 commit_all "$template" "Release 99.1.0"
 git -C "$template" tag v99.1.0
+# The service's commit fails (no identity, or signing with a key that does not exist) after the update branch
+# exists: the branch goes, the service is back as it was.
+before=$(snapshot)
+status=0
+GIT_CONFIG_GLOBAL="$scratch/global-gitconfig" bash "$template/ci/upgrade.sh" "$service" >"$scratch/upgrade-unsigned.out" 2>&1 || status=$?
+[[ $status -eq 1 ]] || { cat "$scratch/upgrade-unsigned.out"; fail "a failing commit: exit $status, expected 1"; }
+grep -q "nothing was changed" "$scratch/upgrade-unsigned.out" || fail "a failing commit: the message does not say nothing was changed"
+[[ $(snapshot) == "$before" ]] || fail "a failing commit left the service changed"
+ok "a failure after the update branch exists restores the service (branch removed, tree as before)"
 bash "$template/ci/upgrade.sh" "$service" >"$scratch/upgrade-clean.out" 2>&1 ||
     { cat "$scratch/upgrade-clean.out"; fail "the clean upgrade to v99.1.0 did not exit 0"; }
 [[ $(git -C "$service" rev-list --count main..template-update/v99.1.0) -eq 1 ]] || fail "the clean upgrade is not one commit"
@@ -211,6 +238,7 @@ grep -q '^version = "99.1.0"' "$service/.template.toml" || fail ".template.toml 
 git -C "$service" switch -q main
 git -C "$service" merge -q --ff-only template-update/v99.1.0
 ok "the next version (the newest tag by default) merges cleanly: one commit, exit 0"
+refused "an older target" "is not a later version" "$service" --to "v$version"
 cd "$service"
 cargo fmt --all -- --check
 cargo build --all-targets --locked >"$scratch/build.log" 2>&1 || { tail -n 40 "$scratch/build.log"; fail "the upgraded service does not build"; }
