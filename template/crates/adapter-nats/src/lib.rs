@@ -46,7 +46,7 @@ pub struct MessagingSettings {
     pub relay_batch: u32,
     /// The relay's pause when the outbox is empty.
     pub relay_interval_ms: u64,
-    /// How long a relay's lease on an event lasts; longer than a publish can take.
+    /// How long a relay's lease on a batch lasts; at least twice `publish_timeout_ms`.
     pub relay_lease_ms: u64,
     /// Refusals by the broker before an event is dead-lettered in the outbox.
     pub relay_max_attempts: u32,
@@ -99,10 +99,11 @@ impl MessagingSettings {
                  retention_hours at least 1; retry_max_ms at least retry_base_ms"
             ));
         }
-        if self.relay_lease_ms <= self.publish_timeout_ms {
+        if self.relay_lease_ms < self.publish_timeout_ms.saturating_mul(2) {
             return Err(format!(
-                "messaging.relay_lease_ms ({}) must exceed messaging.publish_timeout_ms ({}): a \
-                 lease that ends mid-publish lets another relay publish the same event again",
+                "messaging.relay_lease_ms ({}) must be at least twice messaging.publish_timeout_ms \
+                 ({}): a relay publishes only while its lease has room for one more publish, and \
+                 a lease that ends mid-publish lets another relay publish the same event again",
                 self.relay_lease_ms, self.publish_timeout_ms
             ));
         }
@@ -127,6 +128,7 @@ impl MessagingSettings {
         domain::messaging::RelayPolicy {
             batch: self.relay_batch,
             lease: Duration::from_millis(self.relay_lease_ms),
+            publish_timeout: self.timeout(),
             max_attempts: self.relay_max_attempts,
             backoff_base: Duration::from_millis(self.retry_base_ms),
             backoff_max: Duration::from_millis(self.retry_max_ms),
@@ -161,25 +163,38 @@ async fn open(settings: &MessagingSettings) -> anyhow::Result<Context> {
     Ok(context)
 }
 
-/// Creates the stream, or brings an existing one's limits to these settings (what the
-/// publisher and the consumer do on connecting; tests call it to watch a stream before
-/// anything is published).
+/// Creates the stream, or brings an existing one's age and size limits to these settings and
+/// leaves the rest of its configuration (replicas, storage, what an operator set) alone. What
+/// the publisher and the consumer do on connecting; tests call it to watch a stream before
+/// anything is published.
 ///
 /// # Errors
 /// When the broker cannot be reached or refuses the stream.
 pub async fn declare_stream(context: &Context, settings: &MessagingSettings) -> anyhow::Result<()> {
-    context
-        .create_or_update_stream(stream::Config {
+    let mut stream = context
+        .get_or_create_stream(stream::Config {
             name: settings.stream.clone(),
             subjects: vec![format!("{}.>", settings.subject_prefix)],
             storage: stream::StorageType::File,
             duplicate_window: Duration::from_secs(120),
-            // Bounded: a stream without limits grows until the server's disk is full.
+            // Bounded: a stream without limits grows until the server's disk is full. Past
+            // either limit JetStream drops the oldest messages, read or not: the retention is
+            // also how long a consumer may fall behind (ADR 9).
             max_age: settings.retention(),
             max_bytes: settings.stream_max_bytes,
             ..stream::Config::default()
         })
         .await?;
+    let current = stream.info().await?.config.clone();
+    if current.max_age != settings.retention() || current.max_bytes != settings.stream_max_bytes {
+        context
+            .update_stream(stream::Config {
+                max_age: settings.retention(),
+                max_bytes: settings.stream_max_bytes,
+                ..current
+            })
+            .await?;
+    }
     Ok(())
 }
 

@@ -186,7 +186,7 @@ impl OutboxStore for PostgresOutbox {
         let statement = "DELETE FROM outbox WHERE id IN ( \
                  SELECT id FROM outbox \
                  WHERE published_at < now() - make_interval(secs => $1::double precision / 1000) \
-                 LIMIT $2)";
+                 LIMIT $2 FOR UPDATE SKIP LOCKED)";
         delete_in_slices(&self.primary, statement, age, "outbox: prune").await
     }
 
@@ -293,7 +293,7 @@ impl Inbox for PostgresInbox {
         let statement = "DELETE FROM processed_events WHERE (consumer, event_id) IN ( \
                  SELECT consumer, event_id FROM processed_events \
                  WHERE processed_at < now() - make_interval(secs => $1::double precision / 1000) \
-                 LIMIT $2)";
+                 LIMIT $2 FOR UPDATE SKIP LOCKED)";
         delete_in_slices(&self.primary, statement, age, "inbox: forget").await
     }
 }

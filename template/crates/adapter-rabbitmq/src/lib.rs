@@ -42,7 +42,7 @@ pub struct MessagingSettings {
     pub relay_batch: u32,
     /// The relay's pause when the outbox is empty.
     pub relay_interval_ms: u64,
-    /// How long a relay's lease on an event lasts; longer than a publish can take.
+    /// How long a relay's lease on a batch lasts; at least twice `publish_timeout_ms`.
     pub relay_lease_ms: u64,
     /// Refusals by the broker before an event is dead-lettered in the outbox.
     pub relay_max_attempts: u32,
@@ -86,10 +86,11 @@ impl MessagingSettings {
                  retention_hours at least 1; retry_max_ms at least retry_base_ms"
             ));
         }
-        if self.relay_lease_ms <= self.publish_timeout_ms {
+        if self.relay_lease_ms < self.publish_timeout_ms.saturating_mul(2) {
             return Err(format!(
-                "messaging.relay_lease_ms ({}) must exceed messaging.publish_timeout_ms ({}): a \
-                 lease that ends mid-publish lets another relay publish the same event again",
+                "messaging.relay_lease_ms ({}) must be at least twice messaging.publish_timeout_ms \
+                 ({}): a relay publishes only while its lease has room for one more publish, and \
+                 a lease that ends mid-publish lets another relay publish the same event again",
                 self.relay_lease_ms, self.publish_timeout_ms
             ));
         }
@@ -114,6 +115,7 @@ impl MessagingSettings {
         domain::messaging::RelayPolicy {
             batch: self.relay_batch,
             lease: Duration::from_millis(self.relay_lease_ms),
+            publish_timeout: self.timeout(),
             max_attempts: self.relay_max_attempts,
             backoff_base: Duration::from_millis(self.retry_base_ms),
             backoff_max: Duration::from_millis(self.retry_max_ms),

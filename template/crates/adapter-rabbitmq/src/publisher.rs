@@ -5,8 +5,9 @@
 //!
 //! Messages are published `mandatory`: RabbitMQ confirms a message no queue is bound for and
 //! drops it, unless it is mandatory, when it returns it first. A returned event is not
-//! published: it waits in the outbox (the broker's topology is not ready, which is nobody's
-//! fault, so nothing is counted against it) and the backlog shows it.
+//! published: it waits in the outbox (no queue wants its type yet, which is nobody's fault, so
+//! nothing is counted against it) and is tried again after `retry_max_ms`; other items' events
+//! go on meanwhile. The backlog gauge shows it.
 
 use std::collections::BTreeMap;
 
@@ -106,7 +107,7 @@ impl EventPublisher for RabbitPublisher {
                 anyhow::anyhow!("the broker answered the publish with a nack"),
             )),
             Ok(Ok(Confirmation::Ack(Some(returned)))) => {
-                Err(PublishError::Unavailable(anyhow::anyhow!(
+                Err(PublishError::Unroutable(anyhow::anyhow!(
                     "no queue is bound for routing key {} on exchange {}: RabbitMQ returned the \
                      event ({} {}); it waits in the outbox until a queue is bound",
                     message.event_type,

@@ -95,6 +95,7 @@ pub async fn run_relay(relay: Relay, idle: Duration, mut stop: watch::Receiver<b
                 count("retried", round.retried);
                 count("dead", round.dead);
                 count("lease_lost", round.lease_lost);
+                count("unroutable", round.unroutable);
                 if round.broker_down {
                     failures += 1;
                     policy.backoff(failures)
@@ -103,11 +104,9 @@ pub async fn run_relay(relay: Relay, idle: Duration, mut stop: watch::Receiver<b
                     // Only the oldest waiting event of an item can be claimed, so settling one
                     // may have made the item's next one due: look again at once. Waiting
                     // `idle` after a partial batch held one item's events to one per interval.
-                    let settled = round.published
-                        + round.retried
-                        + round.dead
-                        + round.handed_back
-                        + round.lease_lost;
+                    // A round that only handed events back (no room in its lease: a slow
+                    // claim) or lost them waits, or it would spin on a struggling database.
+                    let settled = round.published + round.retried + round.dead + round.unroutable;
                     if settled > 0 { Duration::ZERO } else { idle }
                 }
             }
@@ -129,14 +128,15 @@ pub async fn run_relay(relay: Relay, idle: Duration, mut stop: watch::Receiver<b
             continue;
         }
         tokio::select! {
-            _ = stop.changed() => {}
+            // A dropped sender is a stop too (or the loop would spin on the error).
+            changed = stop.changed() => if changed.is_err() { return },
             () = tokio::time::sleep(pause) => {}
         }
     }
 }
 
 /// Runs [`prune_once`] at start and then every hour until `stop` turns true. Every replica
-/// runs it; two at once delete disjoint slices or nothing.
+/// runs it; two at once delete disjoint slices (`SKIP LOCKED`).
 pub async fn prune_periodically(
     outbox: Arc<dyn OutboxStore>,
     inbox: Arc<dyn Inbox>,
@@ -147,7 +147,7 @@ pub async fn prune_periodically(
     while !*stop.borrow() {
         prune_once(outbox.as_ref(), inbox.as_ref(), retention).await;
         tokio::select! {
-            _ = stop.changed() => {}
+            changed = stop.changed() => if changed.is_err() { return },
             () = tokio::time::sleep(EVERY) => {}
         }
     }

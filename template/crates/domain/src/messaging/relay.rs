@@ -3,8 +3,9 @@
 //! Each round leases a batch from the outbox (only the oldest undelivered event of each item,
 //! so an item's events never overtake each other, even with several relays), publishes it, and
 //! records the outcome. A lease is only as good as its holder's clock: the relay stops
-//! publishing a batch while the lease still has room for the slowest publish so far, twice, and
-//! settles an event only under the lease it claimed it with, so a relay that lost its lease (to
+//! publishing a batch while the lease still has room for the longest a publish may take (its
+//! timeout, or twice the slowest publish-and-settle so far if that is longer), and settles an
+//! event only under the lease it claimed it with, so a relay that lost its lease (to
 //! a pause longer than the lease) cannot mark done an event another relay now holds, which would
 //! let the item's next event go out before that second publish (E1, E2, E1 on the wire). A broker that cannot be reached is nobody's fault: the events go back
 //! untouched and the caller waits before the next round. A broker that refuses one message
@@ -88,6 +89,11 @@ pub enum PublishError {
     /// The broker refused this message: an attempt counted against it.
     #[error("the broker refused the message: {0:#}")]
     Rejected(anyhow::Error),
+    /// The broker has nowhere to put this event (no queue bound for its type): it waits,
+    /// uncounted, and the rest of the batch goes on, so one unbound type holds back only its
+    /// own item.
+    #[error("the broker has nowhere to put the message: {0:#}")]
+    Unroutable(anyhow::Error),
 }
 
 /// Carries events to the broker. `Ok` means the broker has taken responsibility (a publisher
@@ -104,8 +110,10 @@ pub struct RelayPolicy {
     /// Events leased per round.
     pub batch: u32,
     /// How long a lease lasts; several publishes long. A round publishes while the lease has
-    /// room for twice its slowest publish, and hands the rest back.
+    /// room for one more publish and its settling, and hands the rest back.
     pub lease: Duration,
+    /// The longest one publish may take (the publisher's timeout): the room a round keeps.
+    pub publish_timeout: Duration,
     /// Refusals before an event is dead-lettered.
     pub max_attempts: u32,
     /// The wait after the first refusal; doubled after each one.
@@ -134,6 +142,8 @@ pub struct RelayRound {
     pub retried: usize,
     /// Events refused for the last time.
     pub dead: usize,
+    /// Events the broker had nowhere to put, to be tried again after `backoff_max`.
+    pub unroutable: usize,
     /// Events handed back unpublished because the lease had no room left for them (due again
     /// at once: the caller should run the next round without waiting).
     pub handed_back: usize,
@@ -194,9 +204,11 @@ impl Relay {
         let mut round = RelayRound::default();
         let mut slowest = Duration::ZERO;
         for (index, message) in batch.iter().enumerate() {
-            // Publish only while the lease surely outlives the publish (twice the slowest so
-            // far, for the jitter); past that, another relay may claim the event mid-publish.
-            if claimed_at.elapsed() + slowest.saturating_mul(2) >= self.policy.lease {
+            // Publish only while the lease surely outlives the publish and its settling: the
+            // publisher's timeout, or twice the slowest publish-and-settle so far if that is
+            // longer. Past that, another relay may claim the event mid-publish.
+            let room = self.policy.publish_timeout.max(slowest.saturating_mul(2));
+            if claimed_at.elapsed() + room >= self.policy.lease {
                 let waiting = &batch[index..];
                 self.hand_back(waiting, "the lease had no room left for this publish")
                     .await?;
@@ -205,7 +217,6 @@ impl Relay {
             }
             let publishing = Instant::now();
             let outcome = self.publisher.publish(message).await;
-            slowest = slowest.max(publishing.elapsed());
             let settled = match outcome {
                 Ok(()) => {
                     round.published += 1;
@@ -217,6 +228,14 @@ impl Relay {
                         .await?;
                     round.broker_down = true;
                     break;
+                }
+                Err(PublishError::Unroutable(error)) => {
+                    let reason = format!("{error:#}");
+                    tracing::warn!(event.id = %message.id, event.type = %message.event_type, error = %reason, "event unroutable; it waits until the broker has somewhere to put it");
+                    round.unroutable += 1;
+                    self.store
+                        .retry_later(message, self.policy.backoff_max, &reason, false)
+                        .await?
                 }
                 Err(PublishError::Rejected(error)) => {
                     let reason = format!("{error:#}");
@@ -233,6 +252,7 @@ impl Relay {
                     }
                 }
             };
+            slowest = slowest.max(publishing.elapsed());
             if settled == Settled::LeaseLost {
                 tracing::warn!(event.id = %message.id, lease_ms = self.policy.lease.as_millis(), "relay: the lease ran out and another relay took the event over; it settles it (make messaging.relay_lease_ms several publishes long)");
                 round.lease_lost += 1;
@@ -262,6 +282,7 @@ mod tests {
         let policy = RelayPolicy {
             batch: 10,
             lease: Duration::from_secs(30),
+            publish_timeout: Duration::from_secs(5),
             max_attempts: 8,
             backoff_base: Duration::from_millis(100),
             backoff_max: Duration::from_secs(1),

@@ -196,3 +196,28 @@ async fn the_stream_keeps_messages_for_the_retention_and_within_its_byte_limit()
     assert_eq!(config.max_age, Duration::from_secs(168 * 3600));
     assert_eq!(config.max_bytes, 64 * 1024 * 1024);
 }
+
+/// An existing stream keeps what an operator set on it; only its age and size limits follow the
+/// settings.
+#[tokio::test]
+async fn declaring_an_existing_stream_updates_its_limits_and_keeps_the_rest() {
+    let settings = settings(&url());
+    let context = jetstream::new(async_nats::connect(url()).await.unwrap());
+    context
+        .get_or_create_stream(jetstream::stream::Config {
+            name: settings.stream.clone(),
+            subjects: vec![format!("{}.>", settings.subject_prefix)],
+            description: Some("set by an operator".to_owned()),
+            max_age: Duration::from_secs(3600),
+            ..jetstream::stream::Config::default()
+        })
+        .await
+        .unwrap();
+    declare_stream(&context, &settings).await.unwrap();
+    let mut stream = context.get_stream(&settings.stream).await.unwrap();
+    let config = stream.info().await.unwrap().config.clone();
+    delete_topology(&settings).await.unwrap();
+    assert_eq!(config.max_age, Duration::from_secs(168 * 3600));
+    assert_eq!(config.max_bytes, 64 * 1024 * 1024);
+    assert_eq!(config.description.as_deref(), Some("set by an operator"));
+}
