@@ -76,6 +76,47 @@ fn event(item: Uuid, version: i64) -> ItemEvent {
     }
 }
 
+/// Writes versions 1 to `versions` of `items` new items, one transaction per version, as a busy
+/// service would: each item's events in order.
+async fn record_versions(pool: &PgPool, items: usize, versions: i64) {
+    let items: Vec<Uuid> = (0..items).map(|_| Uuid::now_v7()).collect();
+    for version in 1..=versions {
+        let mut transaction = pool.begin().await.unwrap();
+        for item in &items {
+            record(&mut transaction, &event(*item, version))
+                .await
+                .unwrap();
+        }
+        transaction.commit().await.unwrap();
+    }
+}
+
+/// Runs `relay` until the outbox is empty; the task returns how many events it published.
+fn drain(relay: Relay) -> tokio::task::JoinHandle<usize> {
+    tokio::spawn(async move {
+        let mut published = 0;
+        loop {
+            let round = relay.run_once().await.unwrap();
+            published += round.published;
+            if round.published == 0 && relay.pending().await.unwrap() == 0 {
+                return published;
+            }
+        }
+    })
+}
+
+/// Each item's versions, in the order the broker received them.
+fn versions_by_item(seen: &[broker::Seen]) -> BTreeMap<String, Vec<i64>> {
+    let mut versions: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for message in seen {
+        versions
+            .entry(message.event["itemId"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(message.event["itemVersion"].as_i64().unwrap());
+    }
+    versions
+}
+
 async fn app_with(pool: PgPool, settings: &MessagingSettings) -> TestApp {
     let mut config = test_settings();
     config.messaging = settings.clone();
@@ -242,16 +283,7 @@ async fn two_relays_share_the_outbox_without_publishing_an_event_twice(pool: PgP
     let settings = broker::settings(&broker::url());
     let tap = Tap::on(&settings).await;
     // 30 items with 10 versions each: 300 events, in order per item.
-    let items: Vec<Uuid> = (0..30).map(|_| Uuid::now_v7()).collect();
-    for version in 1..=10 {
-        let mut transaction = pool.begin().await.unwrap();
-        for item in &items {
-            record(&mut transaction, &event(*item, version))
-                .await
-                .unwrap();
-        }
-        transaction.commit().await.unwrap();
-    }
+    record_versions(&pool, 30, 10).await;
     let pools = PostgresPools::single(pool.clone());
     let relay = || {
         Relay::new(
@@ -263,19 +295,7 @@ async fn two_relays_share_the_outbox_without_publishing_an_event_twice(pool: PgP
             },
         )
     };
-    let run = |relay: Relay| {
-        tokio::spawn(async move {
-            let mut published = 0;
-            loop {
-                let round = relay.run_once().await.unwrap();
-                published += round.published;
-                if round.published == 0 && relay.pending().await.unwrap() == 0 {
-                    return published;
-                }
-            }
-        })
-    };
-    let (first, second) = (run(relay()), run(relay()));
+    let (first, second) = (drain(relay()), drain(relay()));
     let (first, second) = (first.await.unwrap(), second.await.unwrap());
 
     let seen = tap.collect(300, Duration::from_secs(30)).await;
@@ -291,14 +311,7 @@ async fn two_relays_share_the_outbox_without_publishing_an_event_twice(pool: PgP
     assert_eq!(first + second, 300);
     assert_eq!(seen.len(), 300, "every event once");
     assert_eq!(distinct.len(), 300, "no event twice");
-    let mut versions: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for message in &seen {
-        versions
-            .entry(message.event["itemId"].as_str().unwrap().to_owned())
-            .or_default()
-            .push(message.event["itemVersion"].as_i64().unwrap());
-    }
-    for (item, order) in &versions {
+    for (item, order) in &versions_by_item(&seen) {
         assert_eq!(
             order,
             &(1..=10).collect::<Vec<_>>(),
@@ -539,16 +552,7 @@ async fn two_relays_with_a_publisher_slower_than_the_lease_keep_each_items_order
     let tap = Tap::on(&settings).await;
     // 40 items with 2 versions each: 80 events. A claim takes one event per item, so a batch
     // of 40 is 40 publishes.
-    let items: Vec<Uuid> = (0..40).map(|_| Uuid::now_v7()).collect();
-    for version in 1..=2 {
-        let mut transaction = pool.begin().await.unwrap();
-        for item in &items {
-            record(&mut transaction, &event(*item, version))
-                .await
-                .unwrap();
-        }
-        transaction.commit().await.unwrap();
-    }
+    record_versions(&pool, 40, 2).await;
     let pools = PostgresPools::single(pool.clone());
     // A batch of 40 publishes of 100 ms each needs 4 s; the lease lasts 3 s. A relay that
     // kept publishing past its lease would race the relay that took the events over.
@@ -567,17 +571,7 @@ async fn two_relays_with_a_publisher_slower_than_the_lease_keep_each_items_order
             },
         )
     };
-    let run = |relay: Relay| {
-        tokio::spawn(async move {
-            loop {
-                let round = relay.run_once().await.unwrap();
-                if round.published == 0 && relay.pending().await.unwrap() == 0 {
-                    return;
-                }
-            }
-        })
-    };
-    let (first, second) = (run(relay()), run(relay()));
+    let (first, second) = (drain(relay()), drain(relay()));
     tokio::time::timeout(Duration::from_secs(60), async {
         first.await.unwrap();
         second.await.unwrap();
@@ -588,13 +582,7 @@ async fn two_relays_with_a_publisher_slower_than_the_lease_keep_each_items_order
     let mut seen = tap.collect(80, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     seen.extend(tap.take().await);
-    let mut versions: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for message in &seen {
-        versions
-            .entry(message.event["itemId"].as_str().unwrap().to_owned())
-            .or_default()
-            .push(message.event["itemVersion"].as_i64().unwrap());
-    }
+    let versions = versions_by_item(&seen);
     println!(
         "slow publisher, two relays: the broker received {} messages for 80 events",
         seen.len()

@@ -184,15 +184,22 @@ impl Tap {
     }
 }
 
+/// Declares the test's stream as the service does, and returns its configuration as the server
+/// holds it (the stream is deleted again).
+async fn declared(context: &Context, settings: &MessagingSettings) -> jetstream::stream::Config {
+    declare_stream(context, settings).await.unwrap();
+    let mut stream = context.get_stream(&settings.stream).await.unwrap();
+    let config = stream.info().await.unwrap().config.clone();
+    delete_topology(settings).await.unwrap();
+    config
+}
+
 /// The stream is bounded: messages older than the retention, and bytes past its limit, go.
 #[tokio::test]
 async fn the_stream_keeps_messages_for_the_retention_and_within_its_byte_limit() {
     let settings = settings(&url());
     let context = jetstream::new(async_nats::connect(url()).await.unwrap());
-    declare_stream(&context, &settings).await.unwrap();
-    let mut stream = context.get_stream(&settings.stream).await.unwrap();
-    let config = stream.info().await.unwrap().config.clone();
-    delete_topology(&settings).await.unwrap();
+    let config = declared(&context, &settings).await;
     assert_eq!(config.max_age, Duration::from_secs(168 * 3600));
     assert_eq!(config.max_bytes, 64 * 1024 * 1024);
 }
@@ -213,10 +220,7 @@ async fn declaring_an_existing_stream_updates_its_limits_and_keeps_the_rest() {
         })
         .await
         .unwrap();
-    declare_stream(&context, &settings).await.unwrap();
-    let mut stream = context.get_stream(&settings.stream).await.unwrap();
-    let config = stream.info().await.unwrap().config.clone();
-    delete_topology(&settings).await.unwrap();
+    let config = declared(&context, &settings).await;
     assert_eq!(config.max_age, Duration::from_secs(168 * 3600));
     assert_eq!(config.max_bytes, 64 * 1024 * 1024);
     assert_eq!(config.description.as_deref(), Some("set by an operator"));
