@@ -144,8 +144,9 @@ pub struct RelayRound {
     pub dead: usize,
     /// Events the broker had nowhere to put, to be tried again after `backoff_max`.
     pub unroutable: usize,
-    /// Events handed back unpublished because the lease had no room left for them (due again
-    /// at once: the caller should run the next round without waiting).
+    /// Events handed back unpublished because the lease had no room left for them. They are
+    /// due again at once, but a round that did nothing else should be followed by a pause: its
+    /// claim alone outlasted the lease, and claiming again at once would load a slow database.
     pub handed_back: usize,
     /// Events whose lease ran out and another relay claimed while this one published them:
     /// published by this relay, settled (and perhaps published again) by the other.
