@@ -2,15 +2,19 @@
 //!
 //! Each round leases a batch from the outbox (only the oldest undelivered event of each item,
 //! so an item's events never overtake each other, even with several relays), publishes it, and
-//! records the outcome. A lease is only as good as its holder's clock: the relay stops
-//! publishing a batch while the lease still has room for the longest a publish may take (its
-//! timeout, or twice the slowest publish-and-settle so far if that is longer), and settles an
-//! event only under the lease it claimed it with, so a relay that lost its lease (to
-//! a pause longer than the lease) cannot mark done an event another relay now holds, which would
-//! let the item's next event go out before that second publish (E1, E2, E1 on the wire). A broker that cannot be reached is nobody's fault: the events go back
-//! untouched and the caller waits before the next round. A broker that refuses one message
-//! counts an attempt for it; after `max_attempts` it is dead-lettered so the item's later
-//! events are not held back for ever. This policy must not depend on any broker or database.
+//! records the outcome.
+//!
+//! A lease is only as good as its holder's clock. The relay stops publishing a batch while the
+//! lease still has room for the longest a publish may take (its timeout, or twice the slowest
+//! publish-and-settle so far if that is longer), and settles an event only under the lease it
+//! claimed it with. So a relay that lost its lease (to a pause longer than the lease) cannot
+//! mark done an event another relay now holds, which would let the item's next event go out
+//! before that second publish (E1, E2, E1 on the wire).
+//!
+//! A broker that cannot be reached is nobody's fault: the events go back untouched and the
+//! caller waits before the next round. A broker that refuses one message counts an attempt for
+//! it; after `max_attempts` it is dead-lettered so the item's later events are not held back
+//! for ever. This policy must not depend on any broker or database.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
