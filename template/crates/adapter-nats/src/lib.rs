@@ -38,7 +38,9 @@ pub struct MessagingSettings {
     pub consumer: String,
     /// Unacknowledged deliveries the consumer holds at once.
     pub prefetch: u16,
-    /// Deliveries of one message before JetStream stops retrying it.
+    /// Deliveries of one message whose handling keeps failing, the first included, before the
+    /// consumer dead-letters it; the delay between them doubles from `retry_base_ms` up to
+    /// `retry_max_ms`.
     pub max_deliver: u16,
     /// How long connecting, or one publish and its acknowledgement, may take.
     pub publish_timeout_ms: u64,
@@ -120,6 +122,16 @@ impl MessagingSettings {
     #[must_use]
     pub fn retention(&self) -> Duration {
         Duration::from_secs(self.retention_hours.saturating_mul(3600))
+    }
+
+    /// The consumer's redelivery policy these settings describe.
+    #[must_use]
+    pub fn redelivery_policy(&self) -> domain::messaging::RedeliveryPolicy {
+        domain::messaging::RedeliveryPolicy {
+            max_deliveries: u32::from(self.max_deliver),
+            delay_base: Duration::from_millis(self.retry_base_ms),
+            delay_max: Duration::from_millis(self.retry_max_ms),
+        }
     }
 
     /// The relay policy these settings describe.

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use domain::messaging::{Inbox, ItemEvent, ItemEventType, OutboxMessage, OutboxStore, Settled};
+use domain::messaging::{
+    Backlog, DeadLetter, Inbox, ItemEvent, ItemEventType, OutboxMessage, OutboxStore, Redrive,
+    Settled,
+};
 use sqlx::postgres::PgQueryResult;
 use sqlx::{PgConnection, Row};
 
@@ -46,6 +49,28 @@ fn current_traceparent() -> Option<String> {
     carrier.remove("traceparent")
 }
 
+/// The claim: the due, unleased, oldest waiting event of each item, first `$1` in commit order,
+/// leased for `$2` milliseconds under a new token. Public so a test can `EXPLAIN` the very
+/// statement the relay runs.
+pub const CLAIM: &str = "WITH due AS ( \
+         SELECT o.id FROM outbox o \
+         WHERE o.published_at IS NULL AND o.dead_at IS NULL \
+           AND o.next_attempt_at <= now() \
+           AND (o.locked_until IS NULL OR o.locked_until < now()) \
+           AND NOT EXISTS ( \
+               SELECT 1 FROM outbox earlier \
+               WHERE earlier.aggregate_id = o.aggregate_id \
+                 AND earlier.published_at IS NULL AND earlier.dead_at IS NULL \
+                 AND earlier.position < o.position) \
+         ORDER BY o.position \
+         LIMIT $1 \
+         FOR UPDATE SKIP LOCKED) \
+     UPDATE outbox SET locked_until = now() + make_interval(secs => $2::double precision / 1000), \
+         lease_token = gen_random_uuid() \
+     FROM due WHERE outbox.id = due.id \
+     RETURNING outbox.id, outbox.aggregate_id, outbox.event_type, outbox.payload::text AS payload, \
+               outbox.traceparent, outbox.attempts, outbox.lease_token, outbox.position";
+
 /// The relay's view of the outbox table.
 #[derive(Clone)]
 pub struct PostgresOutbox {
@@ -81,36 +106,21 @@ impl OutboxStore for PostgresOutbox {
         let mut connection = self.primary.acquire().await.context("outbox: claim")?;
         // Eligible: due, not leased, and the oldest waiting event of its item. Rows another
         // relay is leasing right now are skipped, not waited for; its item's later events are
-        // not eligible meanwhile (their predecessor is still waiting), so order holds.
-        let rows = sqlx::query(
-            "WITH due AS ( \
-                 SELECT o.id FROM outbox o \
-                 WHERE o.published_at IS NULL AND o.dead_at IS NULL \
-                   AND o.next_attempt_at <= now() \
-                   AND (o.locked_until IS NULL OR o.locked_until < now()) \
-                   AND NOT EXISTS ( \
-                       SELECT 1 FROM outbox earlier \
-                       WHERE earlier.aggregate_id = o.aggregate_id \
-                         AND earlier.published_at IS NULL AND earlier.dead_at IS NULL \
-                         AND earlier.id < o.id) \
-                 ORDER BY o.id \
-                 LIMIT $1 \
-                 FOR UPDATE SKIP LOCKED) \
-             UPDATE outbox SET locked_until = now() + make_interval(secs => $2::double precision / 1000), \
-                 lease_token = gen_random_uuid() \
-             FROM due WHERE outbox.id = due.id \
-             RETURNING outbox.id, outbox.aggregate_id, outbox.event_type, outbox.payload::text AS payload, \
-                       outbox.traceparent, outbox.attempts, outbox.lease_token",
-        )
-        .bind(i64::from(limit))
-        .bind(millis(lease))
-        .fetch_all(&mut *connection)
-        .await
-        .context("outbox: claim")?;
+        // not eligible meanwhile (their predecessor is still waiting), so order holds. "Oldest"
+        // is `position` (commit order within an item), never the id: ids carry the writing
+        // replica's clock. Both questions are answered from the partial indexes on waiting
+        // rows (migration 20250101000005), however many published rows the table keeps.
+        let rows = sqlx::query(CLAIM)
+            .bind(i64::from(limit))
+            .bind(millis(lease))
+            .fetch_all(&mut *connection)
+            .await
+            .context("outbox: claim")?;
         let mut messages = rows
             .into_iter()
-            .map(|row| -> anyhow::Result<OutboxMessage> {
-                Ok(OutboxMessage {
+            .map(|row| -> anyhow::Result<(i64, OutboxMessage)> {
+                let position = row.try_get("position")?;
+                let message = OutboxMessage {
                     id: row.try_get("id")?,
                     aggregate_id: row.try_get("aggregate_id")?,
                     event_type: row.try_get("event_type")?,
@@ -118,11 +128,13 @@ impl OutboxStore for PostgresOutbox {
                     traceparent: row.try_get("traceparent")?,
                     attempts: u32::try_from(row.try_get::<i32, _>("attempts")?).unwrap_or(0),
                     lease: row.try_get("lease_token")?,
-                })
+                };
+                Ok((position, message))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        messages.sort_by_key(|message| message.id);
-        Ok(messages)
+        // RETURNING keeps no order: publish in commit order.
+        messages.sort_by_key(|(position, _)| *position);
+        Ok(messages.into_iter().map(|(_, message)| message).collect())
     }
 
     async fn delivered(&self, message: &OutboxMessage) -> anyhow::Result<Settled> {
@@ -190,15 +202,70 @@ impl OutboxStore for PostgresOutbox {
         delete_in_slices(&self.primary, statement, age, "outbox: prune").await
     }
 
-    async fn pending(&self) -> anyhow::Result<u64> {
-        let mut connection = self.primary.acquire().await.context("outbox: pending")?;
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM outbox WHERE published_at IS NULL AND dead_at IS NULL",
+    async fn backlog(&self) -> anyhow::Result<Backlog> {
+        let mut connection = self.primary.acquire().await.context("outbox: backlog")?;
+        // Two partial-index counts: neither reads a published row.
+        let (waiting, dead): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL AND dead_at IS NULL), \
+                    (SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL)",
         )
         .fetch_one(&mut *connection)
         .await
-        .context("outbox: pending")?;
-        Ok(u64::try_from(waiting).unwrap_or(0))
+        .context("outbox: backlog")?;
+        Ok(Backlog {
+            waiting: u64::try_from(waiting).unwrap_or(0),
+            dead: u64::try_from(dead).unwrap_or(0),
+        })
+    }
+
+    async fn dead_letters(&self, limit: u32) -> anyhow::Result<Vec<DeadLetter>> {
+        let mut connection = self
+            .primary
+            .acquire()
+            .await
+            .context("outbox: dead letters")?;
+        let rows = sqlx::query(
+            "SELECT id, aggregate_id, event_type, attempts, last_error, dead_at FROM outbox \
+             WHERE dead_at IS NOT NULL ORDER BY dead_at, position LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&mut *connection)
+        .await
+        .context("outbox: dead letters")?;
+        rows.into_iter()
+            .map(|row| -> anyhow::Result<DeadLetter> {
+                Ok(DeadLetter {
+                    id: row.try_get("id")?,
+                    aggregate_id: row.try_get("aggregate_id")?,
+                    event_type: row.try_get("event_type")?,
+                    attempts: u32::try_from(row.try_get::<i32, _>("attempts")?).unwrap_or(0),
+                    last_error: row
+                        .try_get::<Option<String>, _>("last_error")?
+                        .unwrap_or_default(),
+                    dead_at: row.try_get("dead_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn redrive(&self, which: Redrive<'_>) -> anyhow::Result<u64> {
+        let mut connection = self.primary.acquire().await.context("outbox: redrive")?;
+        // Dead again means waiting again, with its attempts reset: the relay takes it in its
+        // item's order (by position) like any waiting event.
+        let statement = "UPDATE outbox SET dead_at = NULL, attempts = 0, next_attempt_at = now(), \
+                 locked_until = NULL, lease_token = NULL \
+             WHERE dead_at IS NOT NULL AND ($1 OR id = ANY($2))";
+        let (every, ids): (bool, Vec<uuid::Uuid>) = match which {
+            Redrive::All => (true, Vec::new()),
+            Redrive::Only(ids) => (false, ids.to_vec()),
+        };
+        let result = sqlx::query(statement)
+            .bind(every)
+            .bind(ids)
+            .execute(&mut *connection)
+            .await
+            .context("outbox: redrive")?;
+        Ok(result.rows_affected())
     }
 }
 

@@ -1,16 +1,23 @@
 //! Runs the example consumer on its queue: each delivery continues the writer's trace, is
 //! parsed, and handed to the domain's `ItemEventConsumer`. Acknowledged after it is applied (or
-//! found to be a duplicate); rejected to the dead-letter queue when it can never be handled;
-//! requeued when handling failed for a reason that may pass (the database is down). A lost
-//! connection is reopened with backoff until told to stop.
+//! found to be a duplicate); rejected to the dead-letter queue when it can never be handled.
+//! When handling failed for a reason that may pass (the database is down), the domain's
+//! `RedeliveryPolicy` decides: a copy carrying its delivery count waits out a growing delay in
+//! the retry queue (confirmed before the original is acknowledged: a crash in between delivers
+//! it twice, which the inbox absorbs, never zero times), and after `max_deliver` deliveries it
+//! is rejected to the dead-letter queue. Requeueing instead would retry a poison message for
+//! ever, in a hot loop. A lost connection is reopened with backoff until told to stop; the
+//! backoff starts again from its base once a connection has consumed.
 
 use std::time::Duration;
 
-use domain::messaging::{ConsumeError, Handled, ItemEvent, ItemEventConsumer};
+use domain::messaging::{ConsumeError, Handled, ItemEvent, ItemEventConsumer, Redeliver};
 use futures_util::StreamExt;
+use lapin::Channel;
 use lapin::message::Delivery;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions,
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, BasicRejectOptions,
+    ConfirmSelectOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
 use tokio::sync::watch;
@@ -36,9 +43,14 @@ impl RabbitConsumer {
         let base = Duration::from_millis(self.settings.retry_base_ms.max(1));
         let mut wait = base;
         while !*stop.borrow() {
-            match self.consume(&mut stop).await {
+            let mut consumed = false;
+            match self.consume(&mut stop, &mut consumed).await {
                 Ok(()) => return,
                 Err(error) => {
+                    // A connection that worked and then broke is a new outage: start over.
+                    if consumed {
+                        wait = base;
+                    }
                     tracing::warn!(error = %format!("{error:#}"), retry_in_ms = wait.as_millis(), "consumer: broker unreachable");
                 }
             }
@@ -50,14 +62,24 @@ impl RabbitConsumer {
         }
     }
 
-    /// One connection's life: returns `Ok` when stopped, `Err` when the connection failed.
-    async fn consume(&self, stop: &mut watch::Receiver<bool>) -> anyhow::Result<()> {
+    /// One connection's life: returns `Ok` when stopped, `Err` when the connection failed;
+    /// `consumed` turns true once it is consuming.
+    async fn consume(
+        &self,
+        stop: &mut watch::Receiver<bool>,
+        consumed: &mut bool,
+    ) -> anyhow::Result<()> {
         let queue = self.settings.consumer_queue.as_str();
         let (connection, channel) = open(&self.settings).await?;
         declare_exchanges(&channel, &self.settings).await?;
         declare_consumer_queue(&channel, &self.settings, queue).await?;
         channel
             .basic_qos(self.settings.prefetch, BasicQosOptions::default())
+            .await?;
+        // Retry copies go out on a channel of their own, with confirms.
+        let retries = connection.create_channel().await?;
+        retries
+            .confirm_select(ConfirmSelectOptions::default())
             .await?;
         let mut deliveries = channel
             .basic_consume(
@@ -68,6 +90,7 @@ impl RabbitConsumer {
             )
             .await?;
         tracing::info!(queue, "consumer: consuming");
+        *consumed = true;
         loop {
             tokio::select! {
                 _ = stop.changed() => {
@@ -75,7 +98,7 @@ impl RabbitConsumer {
                     return Ok(());
                 }
                 next = deliveries.next() => match next {
-                    Some(Ok(delivery)) => self.deliver(delivery).await?,
+                    Some(Ok(delivery)) => self.deliver(delivery, &retries).await?,
                     Some(Err(error)) => return Err(error.into()),
                     None => anyhow::bail!("the broker cancelled the consumer"),
                 },
@@ -83,7 +106,7 @@ impl RabbitConsumer {
         }
     }
 
-    async fn deliver(&self, delivery: Delivery) -> anyhow::Result<()> {
+    async fn deliver(&self, delivery: Delivery, retries: &Channel) -> anyhow::Result<()> {
         let message_id = delivery
             .properties
             .message_id()
@@ -105,34 +128,39 @@ impl RabbitConsumer {
                 Ok(event) => self.consumer.handle(&event).await,
                 Err(error) => Err(ConsumeError::Malformed(error.to_string())),
             };
-            let label = match &outcome {
-                Ok(Handled::Applied) => "applied",
-                Ok(Handled::Duplicate) => "duplicate",
-                Err(ConsumeError::Malformed(_)) => "dead-lettered",
-                Err(ConsumeError::Unexpected(_)) => "requeued",
-            };
-            metrics::counter!("messaging_consumer_deliveries_total", "outcome" => label)
-                .increment(1);
             match outcome {
-                Ok(_) => {
+                Ok(handled) => {
+                    count(match handled {
+                        Handled::Applied => "applied",
+                        Handled::Duplicate => "duplicate",
+                    });
                     delivery.ack(BasicAckOptions::default()).await?;
                 }
                 Err(ConsumeError::Malformed(reason)) => {
+                    count("dead-lettered");
                     tracing::warn!(%reason, "consumer: cannot handle this message; dead-lettering it");
                     delivery
                         .reject(BasicRejectOptions { requeue: false })
                         .await?;
                 }
                 Err(ConsumeError::Unexpected(error)) => {
-                    tracing::warn!(error = %format!("{error:#}"), "consumer: handling failed; requeueing");
-                    // A pause, so a database outage is not a hot loop of redeliveries.
-                    tokio::time::sleep(Duration::from_millis(self.settings.retry_base_ms)).await;
-                    delivery
-                        .nack(BasicNackOptions {
-                            requeue: true,
-                            ..BasicNackOptions::default()
-                        })
-                        .await?;
+                    let deliveries = deliveries(&delivery);
+                    match self.settings.redelivery_policy().after_failure(deliveries) {
+                        Redeliver::After(delay) => {
+                            count("requeued");
+                            tracing::warn!(error = %format!("{error:#}"), delivery = deliveries, retry_in_ms = delay.as_millis(), "consumer: handling failed; redelivery later");
+                            self.retry_later(&delivery, retries, deliveries, delay)
+                                .await?;
+                            delivery.ack(BasicAckOptions::default()).await?;
+                        }
+                        Redeliver::DeadLetter => {
+                            count("dead-lettered");
+                            tracing::error!(error = %format!("{error:#}"), delivery = deliveries, "consumer: handling kept failing; dead-lettering the message");
+                            delivery
+                                .reject(BasicRejectOptions { requeue: false })
+                                .await?;
+                        }
+                    }
                 }
             }
             Ok::<_, anyhow::Error>(())
@@ -140,6 +168,67 @@ impl RabbitConsumer {
         .instrument(span)
         .await
     }
+
+    /// Parks a copy of `delivery` in the retry queue for `delay`, counting this delivery; it
+    /// expires back into the consumer's queue. Returns once the broker confirmed the copy.
+    async fn retry_later(
+        &self,
+        delivery: &Delivery,
+        retries: &Channel,
+        deliveries: u32,
+        delay: Duration,
+    ) -> anyhow::Result<()> {
+        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+        headers.insert(
+            DELIVERIES.into(),
+            AMQPValue::LongLongInt(i64::from(deliveries)),
+        );
+        let properties = delivery
+            .properties
+            .clone()
+            .with_headers(headers)
+            .with_expiration(delay.as_millis().to_string().into());
+        let confirmation = retries
+            .basic_publish(
+                "".into(),
+                self.settings.retry_queue().as_str().into(),
+                BasicPublishOptions::default(),
+                &delivery.data,
+                properties,
+            )
+            .await?
+            .await?;
+        anyhow::ensure!(
+            !confirmation.is_nack(),
+            "the broker refused the retry copy; the delivery is redelivered instead"
+        );
+        Ok(())
+    }
+}
+
+/// The header counting failed deliveries across retry copies.
+const DELIVERIES: &str = "x-item-event-deliveries";
+
+/// Which delivery of its message this is (1 for the first): one more than the failed
+/// deliveries its retry copy carries.
+fn deliveries(delivery: &Delivery) -> u32 {
+    let before = delivery
+        .properties
+        .headers()
+        .as_ref()
+        .and_then(|headers| match headers.inner().get(DELIVERIES) {
+            // Written as a 64-bit integer; a broker or a shovel may narrow it.
+            Some(AMQPValue::LongLongInt(count)) => u32::try_from(*count).ok(),
+            Some(AMQPValue::LongInt(count)) => u32::try_from(*count).ok(),
+            Some(AMQPValue::LongUInt(count)) => Some(*count),
+            _ => None,
+        })
+        .unwrap_or(0);
+    before.saturating_add(1)
+}
+
+fn count(outcome: &'static str) {
+    metrics::counter!("messaging_consumer_deliveries_total", "outcome" => outcome).increment(1);
 }
 
 fn header(delivery: &Delivery, name: &str) -> Option<String> {

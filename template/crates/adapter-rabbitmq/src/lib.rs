@@ -6,6 +6,8 @@
 //! - `<exchange>.dead-letter`: a fanout exchange, and a queue of the same name bound to it,
 //!   where the consumer's queue sends what it cannot handle (malformed or unknown events).
 //! - `<consumer_queue>`: the example consumer's durable queue, bound to `item.*`.
+//! - `<consumer_queue>.retry`: where a delivery whose handling failed waits out its delay (a
+//!   per-message TTL), then expires back into `<consumer_queue>` with its delivery count.
 //!
 //! It must not decide what to retry or how to apply an event: that is the domain's policy.
 
@@ -36,6 +38,10 @@ pub struct MessagingSettings {
     pub consumer_queue: String,
     /// Unacknowledged deliveries the consumer holds at once.
     pub prefetch: u16,
+    /// Deliveries of one message whose handling keeps failing, the first included, before the
+    /// consumer dead-letters it; the delay between them doubles from `retry_base_ms` up to
+    /// `retry_max_ms`.
+    pub max_deliver: u16,
     /// How long connecting, or one publish and its confirm, may take.
     pub publish_timeout_ms: u64,
     /// Events the relay leases per round.
@@ -69,8 +75,9 @@ impl MessagingSettings {
                  is published"
                 .to_owned());
         }
-        let (names, counts) = ("exchange", "");
+        let (names, counts) = ("exchange", "max_deliver, ");
         if self.exchange.is_empty()
+            || self.max_deliver == 0
             || self.prefetch == 0
             || self.publish_timeout_ms == 0
             || self.relay_batch == 0
@@ -109,6 +116,16 @@ impl MessagingSettings {
         Duration::from_secs(self.retention_hours.saturating_mul(3600))
     }
 
+    /// The consumer's redelivery policy these settings describe.
+    #[must_use]
+    pub fn redelivery_policy(&self) -> domain::messaging::RedeliveryPolicy {
+        domain::messaging::RedeliveryPolicy {
+            max_deliveries: u32::from(self.max_deliver),
+            delay_base: Duration::from_millis(self.retry_base_ms),
+            delay_max: Duration::from_millis(self.retry_max_ms),
+        }
+    }
+
     /// The relay policy these settings describe.
     #[must_use]
     pub fn relay_policy(&self) -> domain::messaging::RelayPolicy {
@@ -128,6 +145,11 @@ impl MessagingSettings {
 
     fn dead_letter_exchange(&self) -> String {
         format!("{}.dead-letter", self.exchange)
+    }
+
+    /// Where the consumer parks a delivery until its retry delay has passed.
+    fn retry_queue(&self) -> String {
+        format!("{}.retry", self.consumer_queue)
     }
 }
 
@@ -225,7 +247,30 @@ async fn declare_consumer_queue(
             QueueBindOptions::default(),
             FieldTable::default(),
         )
+        .await?;
+    // Expired messages go back to the consumer's queue through the default exchange. One
+    // queue for every delay: RabbitMQ expires messages from its head only, so a short delay
+    // behind a long one waits for it; delays only stretch, nothing is lost.
+    let mut retry = FieldTable::default();
+    retry.insert(
+        "x-dead-letter-exchange".into(),
+        AMQPValue::LongString("".into()),
+    );
+    retry.insert(
+        "x-dead-letter-routing-key".into(),
+        AMQPValue::LongString(queue.into()),
+    );
+    channel
+        .queue_declare(
+            settings.retry_queue().as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..QueueDeclareOptions::default()
+            },
+            retry,
+        )
         .await
+        .map(|_| ())
 }
 
 /// Deletes what [`RabbitPublisher`] and [`RabbitConsumer`] declared for these settings, as far
@@ -239,7 +284,17 @@ pub async fn delete_topology(settings: &MessagingSettings) -> anyhow::Result<()>
     let (connection, _) = open(settings).await?;
     let dead_letter = settings.dead_letter_exchange();
     // A channel per deletion: deleting what does not exist closes the channel it was tried on.
-    for queue in [settings.consumer_queue.as_str(), dead_letter.as_str()] {
+    let retry = settings.retry_queue();
+    let retry = if settings.consumer_queue.is_empty() {
+        ""
+    } else {
+        retry.as_str()
+    };
+    for queue in [
+        settings.consumer_queue.as_str(),
+        retry,
+        dead_letter.as_str(),
+    ] {
         if let (false, Ok(channel)) = (queue.is_empty(), connection.create_channel().await) {
             let _ = channel
                 .queue_delete(queue.into(), QueueDeleteOptions::default())

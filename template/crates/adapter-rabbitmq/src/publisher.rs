@@ -8,6 +8,13 @@
 //! published: it waits in the outbox (no queue wants its type yet, which is nobody's fault, so
 //! nothing is counted against it) and is tried again after `retry_max_ms`; other items' events
 //! go on meanwhile. The backlog gauge shows it.
+//!
+//! Which failures are whose: a nack is RabbitMQ refusing to take messages at all (a queue at
+//! its length limit with `reject-publish`, a resource alarm, an internal error), never a
+//! verdict on one message; with a lost connection or no confirm in time it is `Unavailable`,
+//! which counts nothing, so an outage of any length dead-letters nothing. Only a message larger
+//! than the broker's `max_message_size` is refused for itself (`Rejected`). Connecting and
+//! declaring run inside the publish timeout too.
 
 use std::collections::BTreeMap;
 
@@ -86,9 +93,11 @@ fn properties(message: &OutboxMessage) -> BasicProperties {
 #[async_trait]
 impl EventPublisher for RabbitPublisher {
     async fn publish(&self, message: &OutboxMessage) -> Result<(), PublishError> {
-        let channel = self.channel().await.map_err(PublishError::Unavailable)?;
+        // One budget for connecting, declaring, publishing and the confirm: a broker that
+        // accepts the connection and then hangs holds the relay no longer than this.
         let publish = async {
-            channel
+            let channel = self.channel().await?;
+            let confirmation = channel
                 .basic_publish(
                     self.settings.exchange.as_str().into(),
                     message.event_type.as_str().into(),
@@ -100,12 +109,16 @@ impl EventPublisher for RabbitPublisher {
                     properties(message),
                 )
                 .await?
-                .await
+                .await?;
+            Ok::<_, anyhow::Error>(confirmation)
         };
         match tokio::time::timeout(self.settings.timeout(), publish).await {
-            Ok(Ok(confirmation)) if confirmation.is_nack() => Err(PublishError::Rejected(
-                anyhow::anyhow!("the broker answered the publish with a nack"),
-            )),
+            Ok(Ok(confirmation)) if confirmation.is_nack() => {
+                Err(PublishError::Unavailable(anyhow::anyhow!(
+                    "the broker answered the publish with a nack (a queue at its length limit, \
+                     a resource alarm or an internal error): it takes no messages just now"
+                )))
+            }
             Ok(Ok(Confirmation::Ack(Some(returned)))) => {
                 Err(PublishError::Unroutable(anyhow::anyhow!(
                     "no queue is bound for routing key {} on exchange {}: RabbitMQ returned the \
@@ -118,8 +131,13 @@ impl EventPublisher for RabbitPublisher {
             }
             Ok(Ok(_)) => Ok(()),
             Ok(Err(error)) => {
+                // The channel is closed after any error: open a new one next time.
                 self.forget_channel().await;
-                Err(PublishError::Unavailable(error.into()))
+                if too_large(&format!("{error:#}")) {
+                    Err(PublishError::Rejected(error))
+                } else {
+                    Err(PublishError::Unavailable(error))
+                }
             }
             Err(_) => {
                 self.forget_channel().await;
@@ -129,5 +147,27 @@ impl EventPublisher for RabbitPublisher {
                 )))
             }
         }
+    }
+}
+
+/// Whether RabbitMQ closed the channel because this message is larger than its
+/// `max_message_size` (a 406 PRECONDITION_FAILED whose text says so). Matched on the text; an
+/// answer not recognised here counts as the broker refusing everything, which delays but
+/// never loses.
+fn too_large(error: &str) -> bool {
+    error.contains("larger than configured max size")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::too_large;
+
+    #[test]
+    fn only_a_message_over_the_size_limit_is_refused_for_itself() {
+        assert!(too_large(
+            "PRECONDITION_FAILED - message size 200000000 is larger than configured max size 134217728"
+        ));
+        assert!(!too_large("NOT_FOUND - no exchange 'events' in vhost '/'"));
+        assert!(!too_large("connection reset by peer"));
     }
 }

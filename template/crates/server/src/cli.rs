@@ -1,5 +1,5 @@
-//! The command line: `serve`, `migrate up|down|status`, `config`, `healthcheck`, and, in a
-//! service that checks tokens, `token`.
+//! The command line: `serve`, `migrate up|down|status`, `config`, `healthcheck`; in a service
+//! that checks tokens, `token`; with messaging, `outbox dead-letters|redrive`.
 //!
 //! Each subcommand loads the configuration the same way, so `config` shows exactly what `serve`
 //! would use. Exit codes are meaningful: 0 success, 1 failure, 2 bad usage or configuration.
@@ -14,6 +14,8 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use crate::config::{Settings, Sources};
+{% if messaging != "none" %}use crate::messaging::OutboxAction;
+{% endif %}
 use crate::identity::SERVICE_NAME;
 use crate::startup::{Application, shutdown_signal};
 use crate::storage::Storage;
@@ -45,7 +47,13 @@ pub enum Command {
         /// Give up after this many milliseconds.
         #[arg(long, default_value_t = 2000)]
         timeout_ms: u64,
-    },
+    },{% if messaging != "none" %}
+    /// List and re-drive events the relay gave up on (dead letters in the outbox).
+    Outbox {
+        /// What to do.
+        #[command(subcommand)]
+        action: OutboxAction,
+    },{% endif %}
 {% if auth == "jwt" %}    /// Mint a development bearer token (HS256, the configured secret). Refused when
     /// APP_ENV=production: production tokens come from the identity provider.
     Token {
@@ -138,7 +146,15 @@ async fn dispatch(
         }
         Command::Healthcheck { timeout_ms } => {
             Ok(healthcheck(&settings, Duration::from_millis(timeout_ms)).await)
-        }
+        }{% if messaging != "none" %}
+        Command::Outbox { action } => {
+            let storage = Storage::open(&settings, false).await?;
+            // The outbox is PostgreSQL's (messaging needs database=postgres).
+            let Storage::Postgres(pools) = &storage;
+            let outcome = crate::messaging::outbox(pools, action).await;
+            storage.close().await;
+            outcome.map(|()| ExitCode::SUCCESS)
+        }{% endif %}
 {% if auth == "jwt" %}        Command::Token {
             tenant,
             roles,

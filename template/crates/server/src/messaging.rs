@@ -2,8 +2,13 @@
 //! it. The relay's rules are the domain's (`domain::messaging::Relay`); this loop only decides
 //! when to run the next round: at once after a round that settled anything (a published event
 //! frees its item's next one, which the next claim can take), after `relay_interval_ms` when a
-//! round found nothing to do, and with a doubling pause while the broker is unreachable. The
-//! backlog gauge is counted at most once a second, not after every round.
+//! round found nothing to do, and with a doubling pause while the broker cannot take messages.
+//! The backlog gauges are counted at most once a second, not after every round.
+//!
+//! What an operator is alerted on (`deploy/kubernetes/base/alerts.yaml`):
+//! `messaging_broker_available` (0 while the broker takes no messages, 1 once it takes them
+//! again), `messaging_outbox_dead` (events given up on, re-driven with `outbox redrive`) and
+//! `messaging_consumer_deliveries_total{outcome="dead-lettered"}`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +20,7 @@ use adapter_postgres::outbox::{PostgresInbox, PostgresOutbox};
     MessagingSettings, RabbitConsumer as Consumer, RabbitPublisher as Publisher,
 };
 {% endif %}
-use domain::messaging::{Inbox, ItemEventConsumer, OutboxStore, Relay};
+use domain::messaging::{Inbox, ItemEventConsumer, OutboxStore, Redrive, Relay};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -97,9 +102,14 @@ pub async fn run_relay(relay: Relay, idle: Duration, mut stop: watch::Receiver<b
                 count("lease_lost", round.lease_lost);
                 count("unroutable", round.unroutable);
                 if round.broker_down {
+                    metrics::gauge!("messaging_broker_available").set(0.0);
                     failures += 1;
                     policy.backoff(failures)
                 } else {
+                    if round.published + round.retried + round.unroutable > 0 {
+                        // The broker answered (an empty round says nothing about it).
+                        metrics::gauge!("messaging_broker_available").set(1.0);
+                    }
                     failures = 0;
                     // Only the oldest waiting event of an item can be claimed, so settling one
                     // may have made the item's next one due: look again at once. Waiting
@@ -119,9 +129,12 @@ pub async fn run_relay(relay: Relay, idle: Duration, mut stop: watch::Receiver<b
         // count(*) over the backlog costs as much as the backlog is long: not every round.
         if gauge_counted.is_none_or(|at| at.elapsed() >= GAUGE_EVERY) {
             gauge_counted = Some(Instant::now());
-            if let Ok(pending) = relay.pending().await {
-                #[allow(clippy::cast_precision_loss)] // a gauge: exact to 2^53 events
-                metrics::gauge!("messaging_outbox_pending").set(pending as f64);
+            if let Ok(backlog) = relay.backlog().await {
+                #[allow(clippy::cast_precision_loss)] // gauges: exact to 2^53 events
+                {
+                    metrics::gauge!("messaging_outbox_pending").set(backlog.waiting as f64);
+                    metrics::gauge!("messaging_outbox_dead").set(backlog.dead as f64);
+                }
             }
         }
         if pause.is_zero() {
@@ -178,6 +191,63 @@ pub async fn prune_once(
     metrics::counter!("messaging_pruned_rows_total", "table" => "outbox").increment(events);
     metrics::counter!("messaging_pruned_rows_total", "table" => "processed_events").increment(ids);
     (events, ids)
+}
+
+/// `outbox dead-letters|redrive`: what an operator does about events the relay gave up on.
+#[derive(Debug, clap::Subcommand)]
+pub enum OutboxAction {
+    /// List the oldest dead events: id, type, item, attempts, since when, and the broker's
+    /// last refusal.
+    DeadLetters {
+        /// How many to list.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Make dead events wait again, attempts reset: the relay publishes them in their item's
+    /// order. Fix what refused them first, or they die again.
+    Redrive {
+        /// Every dead event.
+        #[arg(long, conflicts_with = "ids", required_unless_present = "ids")]
+        all: bool,
+        /// This dead event (repeat for several).
+        #[arg(long = "id")]
+        ids: Vec<uuid::Uuid>,
+    },
+}
+
+/// Runs an `outbox` subcommand against the outbox in `pools`.
+///
+/// # Errors
+/// When the outbox cannot be read or written.
+pub async fn outbox(pools: &PostgresPools, action: OutboxAction) -> anyhow::Result<()> {
+    let outbox = PostgresOutbox::new(pools);
+    match action {
+        OutboxAction::DeadLetters { limit } => {
+            let dead = outbox.dead_letters(limit).await?;
+            for letter in &dead {
+                println!(
+                    "{}  {}  item {}  attempts {}  dead since {}  {}",
+                    letter.id,
+                    letter.event_type,
+                    letter.aggregate_id,
+                    letter.attempts,
+                    letter.dead_at,
+                    letter.last_error
+                );
+            }
+            println!("{} dead event(s) listed", dead.len());
+        }
+        OutboxAction::Redrive { all, ids } => {
+            let which = if all {
+                Redrive::All
+            } else {
+                Redrive::Only(&ids)
+            };
+            let redriven = outbox.redrive(which).await?;
+            println!("re-drove {redriven} dead event(s): they wait for the relay again");
+        }
+    }
+    Ok(())
 }
 
 fn count(outcome: &'static str, events: usize) {

@@ -43,6 +43,47 @@ pub enum ConsumeError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// How a delivery that failed for a reason that may pass (the database is down) is retried:
+/// after a delay that doubles from `delay_base` up to `delay_max`, at most `max_deliveries`
+/// times in all, then dead-lettered (with an alert) rather than retried for ever or dropped.
+/// Growing delays let a short outage of the database cost a few deliveries, not the event:
+/// with 200 ms doubling to 30 s and 20 deliveries, an event survives about six minutes of
+/// failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedeliveryPolicy {
+    /// Deliveries of one message, the first included, before it is dead-lettered.
+    pub max_deliveries: u32,
+    /// The delay after the first failed delivery.
+    pub delay_base: Duration,
+    /// The longest delay.
+    pub delay_max: Duration,
+}
+
+/// What to do with a delivery whose handling failed for a reason that may pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redeliver {
+    /// Deliver it again after this delay.
+    After(Duration),
+    /// It had its deliveries: put it where an operator sees it.
+    DeadLetter,
+}
+
+impl RedeliveryPolicy {
+    /// The decision after the `delivery`-th delivery (1 for the first) failed.
+    #[must_use]
+    pub fn after_failure(&self, delivery: u32) -> Redeliver {
+        if delivery >= self.max_deliveries {
+            return Redeliver::DeadLetter;
+        }
+        let doublings = delivery.saturating_sub(1).min(20);
+        Redeliver::After(
+            self.delay_base
+                .saturating_mul(1 << doublings)
+                .min(self.delay_max),
+        )
+    }
+}
+
 /// The consumer use case.
 #[derive(Clone)]
 pub struct ItemEventConsumer {
@@ -77,5 +118,35 @@ impl ItemEventConsumer {
         } else {
             Ok(Handled::Duplicate)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_deliveries_wait_longer_each_time_then_are_dead_lettered() {
+        let policy = RedeliveryPolicy {
+            max_deliveries: 6,
+            delay_base: Duration::from_millis(200),
+            delay_max: Duration::from_secs(2),
+        };
+        let decisions: Vec<Redeliver> = (1..=7)
+            .map(|delivery| policy.after_failure(delivery))
+            .collect();
+        let after = |millis| Redeliver::After(Duration::from_millis(millis));
+        assert_eq!(
+            decisions,
+            [
+                after(200),
+                after(400),
+                after(800),
+                after(1600),
+                after(2000),
+                Redeliver::DeadLetter,
+                Redeliver::DeadLetter
+            ]
+        );
     }
 }

@@ -12,9 +12,9 @@ mod consumer;
 mod event;
 mod relay;
 
-pub use consumer::{ConsumeError, Handled, Inbox, ItemEventConsumer};
+pub use consumer::{ConsumeError, Handled, Inbox, ItemEventConsumer, Redeliver, RedeliveryPolicy};
 pub use event::{ItemEvent, ItemEventData, ItemEventType, SCHEMA_VERSION};
 pub use relay::{
-    EventPublisher, OutboxMessage, OutboxStore, PublishError, Relay, RelayPolicy, RelayRound,
-    Settled,
+    Backlog, DeadLetter, EventPublisher, OutboxMessage, OutboxStore, PublishError, Redrive, Relay,
+    RelayPolicy, RelayRound, Settled,
 };

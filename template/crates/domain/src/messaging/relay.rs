@@ -11,10 +11,15 @@
 //! mark done an event another relay now holds, which would let the item's next event go out
 //! before that second publish (E1, E2, E1 on the wire).
 //!
-//! A broker that cannot be reached is nobody's fault: the events go back untouched and the
-//! caller waits before the next round. A broker that refuses one message counts an attempt for
-//! it; after `max_attempts` it is dead-lettered so the item's later events are not held back
-//! for ever. This policy must not depend on any broker or database.
+//! Two kinds of failure are kept apart, because mixing them loses events. A broker that cannot
+//! take messages just now (unreachable, out of storage, over its limits, electing a leader,
+//! answering with nacks) is nobody's fault: the events go back untouched, no attempt is
+//! counted, and the caller backs off and raises the alarm; however long it lasts, nothing is
+//! dead-lettered and each item's order holds. Only a refusal of this one message (too large for
+//! the broker, say) counts an attempt against it; after `max_attempts` it is dead-lettered so
+//! the item's later events are not held back for ever, and an operator re-drives it once the
+//! cause is fixed ([`OutboxStore::redrive`]). The adapters decide which kind a broker's answer
+//! is; this policy must not depend on any broker or database.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,21 +81,68 @@ pub trait OutboxStore: Send + Sync {
     /// `message.lease` still holds it.
     async fn dead(&self, message: &OutboxMessage, error: &str) -> anyhow::Result<Settled>;
 
-    /// Events not yet published nor dead (a gauge: the relay's backlog).
-    async fn pending(&self) -> anyhow::Result<u64>;
+    /// Events waiting (not yet published nor dead) and dead: the relay's backlog gauges.
+    async fn backlog(&self) -> anyhow::Result<Backlog>;
+
+    /// The oldest `limit` dead events, for an operator deciding what to re-drive.
+    async fn dead_letters(&self, limit: u32) -> anyhow::Result<Vec<DeadLetter>>;
+
+    /// Makes dead events wait again with their attempts reset; returns how many. They go out
+    /// in their item's order, but after any later event of the item that went out while they
+    /// were dead: a consumer sees them late, not lost.
+    async fn redrive(&self, which: Redrive<'_>) -> anyhow::Result<u64>;
 
     /// Deletes events published longer than `age` ago; returns how many. Waiting and dead
     /// events are never deleted.
     async fn prune_published(&self, age: Duration) -> anyhow::Result<u64>;
 }
 
-/// Why a publish failed.
+/// The outbox's backlog.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Events not yet published nor dead.
+    pub waiting: u64,
+    /// Events given up on, waiting for an operator.
+    pub dead: u64,
+}
+
+/// A dead event, as an operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The event id.
+    pub id: Uuid,
+    /// The item it is about.
+    pub aggregate_id: Uuid,
+    /// `item.created`, ...
+    pub event_type: String,
+    /// Refusals counted against it.
+    pub attempts: u32,
+    /// The broker's last refusal.
+    pub last_error: String,
+    /// When it was given up on.
+    pub dead_at: time::OffsetDateTime,
+}
+
+/// Which dead events to re-drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redrive<'ids> {
+    /// Every dead event.
+    All,
+    /// These events, if dead.
+    Only(&'ids [Uuid]),
+}
+
+/// Why a publish failed. Which kind an answer is decides whether events are lost in an outage:
+/// an adapter reports `Rejected` only for what is wrong with this one message.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    /// The broker cannot be reached: retry everything later, count nothing against the event.
-    #[error("the broker is unreachable: {0:#}")]
+    /// The broker cannot take messages just now: unreachable, or refusing every message (out
+    /// of storage, over a limit, without a leader, answering with nacks). Retry everything
+    /// later; count nothing against the events, however long it lasts.
+    #[error("the broker cannot take messages: {0:#}")]
     Unavailable(anyhow::Error),
-    /// The broker refused this message: an attempt counted against it.
+    /// The broker refused this message for what it is (too large, say): an attempt counted
+    /// against it, and after `max_attempts` it is dead-lettered.
     #[error("the broker refused the message: {0:#}")]
     Rejected(anyhow::Error),
     /// The broker has nowhere to put this event (no queue bound for its type): it waits,
@@ -155,7 +207,7 @@ pub struct RelayRound {
     /// Events whose lease ran out and another relay claimed while this one published them:
     /// published by this relay, settled (and perhaps published again) by the other.
     pub lease_lost: usize,
-    /// Whether the broker could not be reached (the caller should back off).
+    /// Whether the broker could not take messages (the caller should back off).
     pub broker_down: bool,
 }
 
@@ -187,12 +239,20 @@ impl Relay {
         self.policy
     }
 
-    /// The backlog (see [`OutboxStore::pending`]).
+    /// Events waiting to be published (see [`OutboxStore::backlog`]).
     ///
     /// # Errors
     /// When the store cannot be read.
     pub async fn pending(&self) -> anyhow::Result<u64> {
-        self.store.pending().await
+        Ok(self.store.backlog().await?.waiting)
+    }
+
+    /// Waiting and dead events (see [`OutboxStore::backlog`]).
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub async fn backlog(&self) -> anyhow::Result<Backlog> {
+        self.store.backlog().await
     }
 
     /// One round: lease a batch, publish it while the lease has room, record each outcome.

@@ -17,7 +17,7 @@ const BINARY: &str = env!("CARGO_BIN_EXE_{{project-name}}");
 const CONFIG_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config");
 
 /// The binary with the test configuration and nothing inherited that could change it.
-fn command(args: &[&str]) -> Command {
+pub fn command(args: &[&str]) -> Command {
     let mut command = Command::new(BINARY);
     command
         .args(args)

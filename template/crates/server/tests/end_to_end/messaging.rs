@@ -18,10 +18,10 @@ use crate::support::{TcpProxy, TestApp, test_settings};
 use adapter_postgres::PostgresPools;
 use adapter_postgres::outbox::{PostgresInbox, PostgresOutbox, record};
 use async_trait::async_trait;
-use broker::{MessagingSettings, Publisher, Tap, delete_topology};
+use broker::{Consumer, MessagingSettings, Publisher, Tap, delete_topology};
 use domain::messaging::{
-    EventPublisher, ItemEvent, ItemEventType, OutboxMessage, OutboxStore, PublishError, Relay,
-    RelayPolicy, Settled,
+    EventPublisher, Inbox, ItemEvent, ItemEventConsumer, ItemEventType, OutboxMessage, OutboxStore,
+    PublishError, Redrive, Relay, RelayPolicy, Settled,
 };
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -683,6 +683,375 @@ async fn an_event_refused_max_attempts_times_is_dead_lettered_and_no_longer_hold
         "the item's next event went out"
     );
     assert_eq!(json!(seen[0].event["itemVersion"]), json!(2));
+
+    // An operator finds it, fixes the cause, and re-drives it.
+    let outbox = PostgresOutbox::new(&PostgresPools::single(pool.clone()));
+    let listed = outbox.dead_letters(10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].id, listed[0].attempts), (first.id, 3));
+    assert!(
+        listed[0].last_error.contains("refused for the test"),
+        "{listed:?}"
+    );
+    assert_eq!(relay.backlog().await.unwrap().dead, 1);
+    assert_eq!(
+        outbox.redrive(Redrive::Only(&[second.id])).await.unwrap(),
+        0,
+        "not dead"
+    );
+    assert_eq!(outbox.redrive(Redrive::Only(&[first.id])).await.unwrap(), 1);
+    let relay = Relay::new(
+        Arc::new(outbox),
+        Arc::new(Publisher::new(settings.clone())),
+        settings.relay_policy(),
+    );
+    assert_eq!(
+        drain(relay.clone()).await.unwrap(),
+        1,
+        "published once re-driven"
+    );
+    let seen = tap.collect(1, Duration::from_secs(10)).await;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].id, first.id.to_string());
+    assert_eq!(
+        relay.backlog().await.unwrap(),
+        domain::messaging::Backlog::default()
+    );
+    delete_topology(&settings).await.unwrap();
+}
+
+/// The operator's side of dead events: `outbox dead-letters` lists them with the broker's last
+/// refusal, `outbox redrive` makes them wait again with their attempts reset, and a redrive
+/// naming nothing is a usage error that changes nothing.
+#[sqlx::test(migrations = "../../migrations")]
+async fn outbox_dead_letters_lists_dead_events_and_redrive_makes_them_wait_again(pool: PgPool) {
+    let dead = event(Uuid::now_v7(), 1);
+    let mut transaction = pool.begin().await.unwrap();
+    record(&mut transaction, &dead).await.unwrap();
+    transaction.commit().await.unwrap();
+    sqlx::query(
+        "UPDATE outbox SET dead_at = now(), attempts = 8, \
+             last_error = 'message size 200000000 is larger than configured max size' \
+         WHERE id = $1",
+    )
+    .bind(dead.id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let url = crate::support::database_url(pool.connect_options().get_database().unwrap(), None);
+    let outbox = |args: &[&str]| {
+        let mut all = vec!["outbox"];
+        all.extend_from_slice(args);
+        let mut command = crate::cli::command(&all);
+        command.env("APP__DATABASE__URL", &url);
+        tokio::task::spawn_blocking(move || crate::support::run(&mut command))
+    };
+
+    let (output, listed, stderr) = outbox(&["dead-letters"]).await.unwrap();
+    assert!(output.status.success(), "{stderr}");
+    let line = listed
+        .lines()
+        .find(|line| line.starts_with(&dead.id.to_string()))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(
+        line.contains("item.created") && line.contains("attempts 8"),
+        "{line}"
+    );
+    assert!(line.contains("larger than configured max size"), "{line}");
+
+    let (output, _, stderr) = outbox(&["redrive"]).await.unwrap();
+    assert_eq!(output.status.code(), Some(2), "names nothing: {stderr}");
+    assert!(
+        stderr.contains("--all") || stderr.contains("--id"),
+        "{stderr}"
+    );
+    assert_eq!(pending(&pool).await, 0, "nothing changed");
+
+    let id = dead.id.to_string();
+    let (output, said, stderr) = outbox(&["redrive", "--id", &id]).await.unwrap();
+    assert!(output.status.success(), "{stderr}");
+    assert!(said.contains("re-drove 1 "), "{said}");
+    let (attempts, waiting): (i32, bool) = sqlx::query_as(
+        "SELECT attempts, dead_at IS NULL AND published_at IS NULL FROM outbox WHERE id = $1",
+    )
+    .bind(dead.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((attempts, waiting), (0, true));
+    let (_, listed, _) = outbox(&["dead-letters"]).await.unwrap();
+    assert!(listed.contains("0 dead event(s) listed"), "{listed}");
+}
+
+/// A broker that refuses every message for a while (RabbitMQ nacking, a JetStream stream at its
+/// limits) is the broker's trouble, not the events': the relay used to count each refusal
+/// against the event and dead-letter every pending event after `max_attempts` rounds, and
+/// later events of the same items then went out without them.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_broker_refusing_every_message_dead_letters_nothing_and_order_holds_after_it_recovers(
+    pool: PgPool,
+) {
+    let settings = broker::settings(&broker::url());
+    let tap = Tap::on(&settings).await;
+    record_versions(&pool, 4, 3).await;
+    let refusal = broker::refuse_everything(&settings).await;
+    let relay = Relay::new(
+        Arc::new(PostgresOutbox::new(&PostgresPools::single(pool.clone()))),
+        Arc::new(Publisher::new(settings.clone())),
+        RelayPolicy {
+            backoff_base: Duration::from_millis(1),
+            backoff_max: Duration::from_millis(1),
+            ..settings.relay_policy()
+        },
+    );
+    // Ten times max_attempts (3) rounds against the refusing broker.
+    let mut refused = 0;
+    for _ in 0..30 {
+        let round = relay.run_once().await.unwrap();
+        assert_eq!((round.published, round.dead), (0, 0), "{round:?}");
+        refused += usize::from(round.broker_down);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(refused, 30, "every round met a broker that takes nothing");
+    let (dead, attempts): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE dead_at IS NOT NULL), COALESCE(sum(attempts), 0)::bigint \
+         FROM outbox",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (dead, attempts),
+        (0, 0),
+        "no event dead-lettered, no attempt counted"
+    );
+
+    refusal.end().await;
+    // What RabbitMQ routed to the tap beside its nacks was never published.
+    tap.take().await;
+    assert_eq!(drain(relay).await.unwrap(), 12);
+    let seen = tap.collect(12, Duration::from_secs(10)).await;
+    assert_eq!(seen.len(), 12);
+    for (item, versions) in versions_by_item(&seen) {
+        assert_eq!(versions, [1, 2, 3], "item {item} in order");
+    }
+    delete_topology(&settings).await.unwrap();
+}
+
+/// Event ids are UUID v7, stamped by the writing replica's clock. A replica a minute behind
+/// gives an item's second event the smaller id; the relay used to publish by id, so the
+/// second change went out before the first.
+#[sqlx::test(migrations = "../../migrations")]
+async fn an_items_events_go_out_in_commit_order_whatever_the_writers_clocks_say(pool: PgPool) {
+    let settings = broker::settings(&broker::url());
+    let tap = Tap::on(&settings).await;
+    let item = Uuid::now_v7();
+    let first = event(item, 1);
+    let mut second = event(item, 2);
+    let a_minute_ago = time::OffsetDateTime::now_utc().unix_timestamp() - 60;
+    second.id = Uuid::new_v7(uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        u64::try_from(a_minute_ago).unwrap(),
+        0,
+    ));
+    assert!(second.id < first.id, "the second writer's clock is behind");
+    for written in [&first, &second] {
+        let mut transaction = pool.begin().await.unwrap();
+        record(&mut transaction, written).await.unwrap();
+        transaction.commit().await.unwrap();
+    }
+    let relay = Relay::new(
+        Arc::new(PostgresOutbox::new(&PostgresPools::single(pool.clone()))),
+        Arc::new(Publisher::new(settings.clone())),
+        settings.relay_policy(),
+    );
+    assert_eq!(drain(relay).await.unwrap(), 2);
+    let seen = tap.collect(2, Duration::from_secs(10)).await;
+    let ids: Vec<&str> = seen.iter().map(|message| message.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [first.id.to_string(), second.id.to_string()],
+        "commit order, not id order"
+    );
+    delete_topology(&settings).await.unwrap();
+}
+
+/// The claim must not read the published rows, however many the retention keeps: with a
+/// million of them and a few thousand waiting, its plan walks the partial indexes on waiting
+/// rows in order and stops at the batch, with no sequential scan and no sort.
+#[sqlx::test(migrations = "../../migrations")]
+async fn the_claims_plan_reads_waiting_rows_only_beside_a_million_published(pool: PgPool) {
+    sqlx::query(
+        "INSERT INTO outbox (id, aggregate_id, event_type, payload, published_at) \
+         SELECT gen_random_uuid(), gen_random_uuid(), 'item.created', '{}'::jsonb, now() \
+         FROM generate_series(1, 1000000)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO outbox (id, aggregate_id, event_type, payload) \
+         SELECT gen_random_uuid(), gen_random_uuid(), 'item.created', '{}'::jsonb \
+         FROM generate_series(1, 5000)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE outbox").execute(&pool).await.unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN {}",
+        adapter_postgres::outbox::CLAIM
+    )))
+    .bind(100_i64)
+    .bind(30_000_i64)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let plan = plan.join("\n");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    assert!(!plan.contains("Sort"), "{plan}");
+    assert!(plan.contains("outbox_waiting_order_idx"), "{plan}");
+}
+
+/// An inbox whose database fails the first `failures` calls at once, then works; it notes when
+/// each call came.
+struct FailingInbox {
+    inner: PostgresInbox,
+    failures: AtomicUsize,
+    calls: std::sync::Mutex<Vec<Instant>>,
+}
+
+impl FailingInbox {
+    fn new(pool: &PgPool, failures: usize) -> Arc<Self> {
+        Arc::new(Self {
+            inner: PostgresInbox::new(&PostgresPools::single(pool.clone())),
+            failures: AtomicUsize::new(failures),
+            calls: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    fn calls(&self) -> Vec<Instant> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl Inbox for FailingInbox {
+    async fn apply_once(&self, consumer: &str, event: &ItemEvent) -> anyhow::Result<bool> {
+        self.calls.lock().unwrap().push(Instant::now());
+        let failing = self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok();
+        if failing {
+            anyhow::bail!("the database is unreachable (a test)");
+        }
+        self.inner.apply_once(consumer, event).await
+    }
+
+    async fn forget_applied(&self, age: Duration) -> anyhow::Result<u64> {
+        self.inner.forget_applied(age).await
+    }
+}
+
+/// Publishes one item.created event through the relay (which also declares the consumer's
+/// queue, on RabbitMQ) and starts the example consumer over `inbox`.
+async fn consume_one_event(
+    pool: &PgPool,
+    settings: &MessagingSettings,
+    inbox: Arc<FailingInbox>,
+) -> (
+    ItemEvent,
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let created = event(Uuid::now_v7(), 1);
+    let mut transaction = pool.begin().await.unwrap();
+    record(&mut transaction, &created).await.unwrap();
+    transaction.commit().await.unwrap();
+    let relay = Relay::new(
+        Arc::new(PostgresOutbox::new(&PostgresPools::single(pool.clone()))),
+        Arc::new(Publisher::new(settings.clone())),
+        settings.relay_policy(),
+    );
+    assert_eq!(drain(relay).await.unwrap(), 1);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let consumer = Consumer::new(
+        settings.clone(),
+        ItemEventConsumer::new(inbox, "test-consumer"),
+    );
+    (created, stop, tokio::spawn(consumer.run(stopped)))
+}
+
+/// A database failing fast must cost deliveries slowly: each redelivery waits twice as long as
+/// the one before (the consumer used to wait a fixed `retry_base_ms`, so ten deliveries went in
+/// a few seconds of outage and the event was gone), and within `max_deliver` the event is
+/// applied once the database answers.
+#[sqlx::test(migrations = "../../migrations")]
+async fn fifteen_fast_inbox_failures_cost_growing_delays_and_the_event_is_still_applied(
+    pool: PgPool,
+) {
+    let settings = MessagingSettings {
+        max_deliver: 20,
+        retry_base_ms: 10,
+        retry_max_ms: 200,
+        ..broker::settings(&broker::url())
+    };
+    let tap = Tap::on(&settings).await;
+    let inbox = FailingInbox::new(&pool, 15);
+    let (_created, stop, consumer) = consume_one_event(&pool, &settings, inbox.clone()).await;
+    assert!(
+        wait_until(Duration::from_secs(30), || async {
+            created_count(&pool).await == 1
+        })
+        .await,
+        "the event was applied after {} calls",
+        inbox.calls().len()
+    );
+    let calls = inbox.calls();
+    assert_eq!(calls.len(), 16, "fifteen failures, then applied");
+    let gaps: Vec<Duration> = calls.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    assert!(
+        gaps[0] < Duration::from_millis(150) && gaps[gaps.len() - 1] >= Duration::from_millis(180),
+        "delays grow from retry_base_ms (10) to retry_max_ms (200): {gaps:?}"
+    );
+    assert!(tap.dead_letters(&settings).await.is_empty());
+    stop.send(true).unwrap();
+    consumer.await.unwrap();
+    delete_topology(&settings).await.unwrap();
+}
+
+/// A message whose handling always fails (a poison message, or a database down for longer
+/// than the redeliveries last) is dead-lettered after `max_deliver` deliveries and then left
+/// alone: RabbitMQ used to requeue it for ever, and JetStream dropped it without a trace.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_message_whose_handling_always_fails_is_dead_lettered_after_max_deliver_tries(
+    pool: PgPool,
+) {
+    let settings = MessagingSettings {
+        max_deliver: 4,
+        retry_base_ms: 10,
+        retry_max_ms: 50,
+        ..broker::settings(&broker::url())
+    };
+    let tap = Tap::on(&settings).await;
+    let inbox = FailingInbox::new(&pool, usize::MAX);
+    let (created, stop, consumer) = consume_one_event(&pool, &settings, inbox.clone()).await;
+    let mut dead = Vec::new();
+    let started = Instant::now();
+    while dead.is_empty() && started.elapsed() < Duration::from_secs(20) {
+        dead.extend(tap.dead_letters(&settings).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(dead.len(), 1, "dead-lettered once");
+    assert_eq!(dead[0].id, created.id.to_string());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(inbox.calls().len(), 4, "four deliveries, then no more");
+    assert_eq!(created_count(&pool).await, 0);
+    stop.send(true).unwrap();
+    consumer.await.unwrap();
     delete_topology(&settings).await.unwrap();
 }
 

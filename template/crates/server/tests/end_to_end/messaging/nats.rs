@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use adapter_nats::declare_stream;
-pub use adapter_nats::{MessagingSettings, NatsPublisher as Publisher, delete_topology};
+pub use adapter_nats::{
+    MessagingSettings, NatsConsumer as Consumer, NatsPublisher as Publisher, delete_topology,
+};
 use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
 use async_nats::jetstream::{self, Context};
 use futures_util::StreamExt;
@@ -184,6 +186,47 @@ impl Tap {
     }
 }
 
+/// Makes JetStream refuse every message to the test's stream, as a stream at its limits does:
+/// one message in it (on a subject no test reads), then at most one message, refusing new ones.
+pub struct Refusal {
+    context: Context,
+    stream: String,
+}
+
+pub async fn refuse_everything(settings: &MessagingSettings) -> Refusal {
+    let context = jetstream::new(async_nats::connect(url()).await.unwrap());
+    declare_stream(&context, settings).await.unwrap();
+    context
+        .publish(
+            format!("{}.filler", settings.subject_prefix),
+            "filler".into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let mut stream = context.get_stream(&settings.stream).await.unwrap();
+    let mut config = stream.info().await.unwrap().config.clone();
+    config.max_messages = 1;
+    config.discard = jetstream::stream::DiscardPolicy::New;
+    context.update_stream(&config).await.unwrap();
+    Refusal {
+        context,
+        stream: settings.stream.clone(),
+    }
+}
+
+impl Refusal {
+    /// The stream takes messages again.
+    pub async fn end(self) {
+        let mut stream = self.context.get_stream(&self.stream).await.unwrap();
+        let mut config = stream.info().await.unwrap().config.clone();
+        config.max_messages = -1;
+        config.discard = jetstream::stream::DiscardPolicy::Old;
+        self.context.update_stream(&config).await.unwrap();
+    }
+}
+
 /// Declares the test's stream as the service does, and returns its configuration as the server
 /// holds it (the stream is deleted again).
 async fn declared(context: &Context, settings: &MessagingSettings) -> jetstream::stream::Config {
@@ -224,4 +267,103 @@ async fn declaring_an_existing_stream_updates_its_limits_and_keeps_the_rest() {
     assert_eq!(config.max_age, Duration::from_secs(168 * 3600));
     assert_eq!(config.max_bytes, 64 * 1024 * 1024);
     assert_eq!(config.description.as_deref(), Some("set by an operator"));
+}
+
+/// JetStream refuses a message larger than the server's `max_payload` (1 MiB by default) for
+/// what it is: an attempt counted against that event, which is dead-lettered after
+/// `relay_max_attempts`, while other items' events go on. Any other refusal stops the round.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_message_larger_than_the_servers_max_payload_is_refused_for_itself(pool: sqlx::PgPool) {
+    use std::sync::Arc;
+
+    use adapter_postgres::PostgresPools;
+    use adapter_postgres::outbox::{PostgresOutbox, record};
+    use domain::messaging::Relay;
+
+    let settings = settings(&url());
+    let tap = Tap::on(&settings).await;
+    let too_large = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO outbox (id, aggregate_id, event_type, payload) \
+         VALUES ($1, $2, 'item.created', jsonb_build_object('padding', repeat('x', 2000000)))",
+    )
+    .bind(too_large)
+    .bind(Uuid::now_v7())
+    .execute(&pool)
+    .await
+    .unwrap();
+    let fine = super::event(Uuid::now_v7(), 1);
+    let mut transaction = pool.begin().await.unwrap();
+    record(&mut transaction, &fine).await.unwrap();
+    transaction.commit().await.unwrap();
+    let relay = Relay::new(
+        Arc::new(PostgresOutbox::new(&PostgresPools::single(pool.clone()))),
+        Arc::new(Publisher::new(settings.clone())),
+        settings.relay_policy(),
+    );
+    let round = relay.run_once().await.unwrap();
+    assert!(!round.broker_down, "{round:?}");
+    assert_eq!((round.retried, round.published), (1, 1), "{round:?}");
+    let (attempts, error): (i32, String) =
+        sqlx::query_as("SELECT attempts, last_error FROM outbox WHERE id = $1")
+            .bind(too_large)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(attempts, 1);
+    assert!(error.contains("payload"), "{error}");
+    let seen = tap.collect(1, Duration::from_secs(10)).await;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].id, fine.id.to_string());
+    delete_topology(&settings).await.unwrap();
+}
+
+/// A durable consumer created by an older version carries JetStream's own delivery limit,
+/// past which JetStream drops a message without a trace; starting the consumer takes it away
+/// (its redelivery policy bounds deliveries and dead-letters instead).
+#[sqlx::test(migrations = "../../migrations")]
+async fn an_existing_durable_consumer_loses_jetstreams_delivery_limit(pool: sqlx::PgPool) {
+    use std::sync::Arc;
+
+    use adapter_postgres::PostgresPools;
+    use adapter_postgres::outbox::PostgresInbox;
+    use domain::messaging::ItemEventConsumer;
+
+    let settings = settings(&url());
+    let context = jetstream::new(async_nats::connect(url()).await.unwrap());
+    declare_stream(&context, &settings).await.unwrap();
+    let stream = context.get_stream(&settings.stream).await.unwrap();
+    stream
+        .get_or_create_consumer(
+            &settings.consumer,
+            pull::Config {
+                durable_name: Some(settings.consumer.clone()),
+                filter_subject: settings.subject("item.*"),
+                ack_policy: AckPolicy::Explicit,
+                ack_wait: Duration::from_secs(30),
+                max_deliver: 10,
+                max_ack_pending: i64::from(settings.prefetch),
+                ..pull::Config::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let inbox = PostgresInbox::new(&PostgresPools::single(pool));
+    let consumer = Consumer::new(
+        settings.clone(),
+        ItemEventConsumer::new(Arc::new(inbox), "test-consumer"),
+    );
+    let running = tokio::spawn(consumer.run(stopped));
+    let mut max_deliver = 10;
+    let started = Instant::now();
+    while max_deliver != -1 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut durable: PullConsumer = stream.get_consumer(&settings.consumer).await.unwrap();
+        max_deliver = durable.info().await.unwrap().config.max_deliver;
+    }
+    stop.send(true).unwrap();
+    running.await.unwrap();
+    assert_eq!(max_deliver, -1);
+    delete_topology(&settings).await.unwrap();
 }

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use adapter_rabbitmq::declare_exchanges;
-pub use adapter_rabbitmq::{MessagingSettings, RabbitPublisher as Publisher, delete_topology};
+pub use adapter_rabbitmq::{
+    MessagingSettings, RabbitConsumer as Consumer, RabbitPublisher as Publisher, delete_topology,
+};
 use lapin::options::{BasicGetOptions, BasicPublishOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
@@ -44,6 +46,7 @@ pub fn settings(url: &str) -> MessagingSettings {
         exchange: format!("test-{tag}.events"),
         consumer_queue: format!("test-{tag}.item-counts"),
         prefetch: 16,
+        max_deliver: 5,
         publish_timeout_ms: 2_000,
         relay_batch: 50,
         relay_interval_ms: 50,
@@ -187,6 +190,63 @@ impl Tap {
             .unwrap()
             .await
             .unwrap();
+    }
+}
+
+/// Makes RabbitMQ refuse every message published to the test's exchange, as a broker under
+/// a resource alarm or with a full queue does: a queue bound to every routing key, at its
+/// length limit (0) with `reject-publish`, makes RabbitMQ answer each publish with a nack.
+pub struct Refusal {
+    connection: Connection,
+    queue: String,
+}
+
+pub async fn refuse_everything(settings: &MessagingSettings) -> Refusal {
+    let connection = Connection::connect(&url(), ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    declare_exchanges(&channel, settings).await.unwrap();
+    let queue = format!("{}.full", settings.exchange);
+    let mut arguments = FieldTable::default();
+    arguments.insert("x-max-length".into(), AMQPValue::LongInt(0));
+    arguments.insert(
+        "x-overflow".into(),
+        AMQPValue::LongString("reject-publish".into()),
+    );
+    channel
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions::default(),
+            arguments,
+        )
+        .await
+        .unwrap();
+    channel
+        .queue_bind(
+            queue.as_str().into(),
+            settings.exchange.as_str().into(),
+            "#".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    Refusal { connection, queue }
+}
+
+impl Refusal {
+    /// The broker takes messages again.
+    pub async fn end(self) {
+        let channel = self.connection.create_channel().await.unwrap();
+        channel
+            .queue_delete(
+                self.queue.as_str().into(),
+                lapin::options::QueueDeleteOptions::default(),
+            )
+            .await
+            .unwrap();
+        let _ = self.connection.close(200, "done".into()).await;
     }
 }
 
