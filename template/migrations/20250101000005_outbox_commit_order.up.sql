@@ -5,9 +5,18 @@
 -- item; an item's next change waits for that transaction (its row lock and version check), so
 -- within an item, position follows commit order whatever the clocks say.
 --
--- Adding an identity column numbers existing rows and rewrites the table: on a large outbox,
--- prune it first (published rows are no longer needed) or run this in a quiet hour.
-ALTER TABLE outbox ADD COLUMN position bigint GENERATED ALWAYS AS IDENTITY;
+-- Rows already here are numbered in id order, the order the relay used until now: adding an
+-- identity column straight away would number them in the table's physical order, where an
+-- item's first waiting event, rewritten by every claim, can sit after its later ones.
+-- Numbering rewrites the table: on a large outbox, prune it first or run this in a quiet hour.
+ALTER TABLE outbox ADD COLUMN position bigint;
+UPDATE outbox SET position = numbered.position
+FROM (SELECT id, row_number() OVER (ORDER BY id) AS position FROM outbox) AS numbered
+WHERE outbox.id = numbered.id;
+ALTER TABLE outbox ALTER COLUMN position SET NOT NULL;
+ALTER TABLE outbox ALTER COLUMN position ADD GENERATED ALWAYS AS IDENTITY;
+SELECT setval(pg_get_serial_sequence('outbox', 'position'),
+              COALESCE((SELECT max(position) FROM outbox), 0) + 1, false);
 
 -- The relay's two questions, both answered from waiting rows only, however many published
 -- rows the table holds: "the oldest waiting event of this item" (the NOT EXISTS) and "the

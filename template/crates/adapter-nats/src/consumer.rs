@@ -4,17 +4,20 @@
 //! it can never be handled; negatively acknowledged with a growing delay when handling failed
 //! for a reason that may pass, and dead-lettered the same way once it has had `max_deliver`
 //! deliveries (the domain's `RedeliveryPolicy`). The bound is this consumer's, not
-//! JetStream's: JetStream drops a message past its own `max_deliver` without a trace, so the
-//! durable consumer is created without one, and a message delivered more often than the
-//! policy allows (its handler hung past `ack_wait`, or the process died) is dead-lettered
-//! before it is handled again. A lost connection is reopened with backoff until told to stop;
-//! the backoff starts again from its base once a connection has consumed.
+//! JetStream's: JetStream drops a message past its own `max_deliver` with only an advisory,
+//! so the durable consumer has none (an older one is updated, or its limit is honoured), and a
+//! message delivered more often than the policy allows (its handler hung past `ack_wait`, or
+//! the process died) is dead-lettered before it is handled again. A lost connection is
+//! reopened with backoff until told to stop; the backoff starts again from its base once a
+//! connection has handled a delivery.
 
 use std::time::Duration;
 
 use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{AckPolicy, pull};
-use domain::messaging::{ConsumeError, Handled, ItemEvent, ItemEventConsumer, Redeliver};
+use domain::messaging::{
+    ConsumeError, Handled, ItemEvent, ItemEventConsumer, Redeliver, RedeliveryPolicy,
+};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -36,6 +39,12 @@ impl NatsConsumer {
 
     /// Consumes until `stop` turns true, reconnecting after any failure.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        // Every outcome's series exists from the start, at zero: an alert on the increase of
+        // dead letters then sees the first one (a series born at 1 shows no increase).
+        for outcome in OUTCOMES {
+            metrics::counter!("messaging_consumer_deliveries_total", "outcome" => outcome)
+                .increment(0);
+        }
         let base = Duration::from_millis(self.settings.retry_base_ms.max(1));
         let mut wait = base;
         while !*stop.borrow() {
@@ -91,14 +100,26 @@ impl NatsConsumer {
                     .map_err(|error| anyhow::anyhow!(error))?
             }
         };
+        // A durable consumer left with JetStream's own limit drops a message past it: dead-letter
+        // it on its last delivery instead.
+        let mut policy = self.settings.redelivery_policy();
+        if let Ok(limit) = u32::try_from(consumer.cached_info().config.max_deliver)
+            && limit > 0
+        {
+            policy.max_deliveries = policy.max_deliveries.min(limit);
+        }
         let mut messages = consumer.messages().await?;
         tracing::info!(consumer = %self.settings.consumer, "consumer: consuming");
-        *consumed = true;
         loop {
             tokio::select! {
                 _ = stop.changed() => return Ok(()),
                 next = messages.next() => match next {
-                    Some(Ok(message)) => self.deliver(&context, message).await?,
+                    Some(Ok(message)) => {
+                        self.deliver(&context, message, policy).await?;
+                        // A connection that handled a delivery worked: a later failure is a
+                        // new outage, not the same one going on.
+                        *consumed = true;
+                    }
                     Some(Err(error)) => return Err(error.into()),
                     None => anyhow::bail!("the message stream ended"),
                 },
@@ -110,6 +131,7 @@ impl NatsConsumer {
         &self,
         context: &async_nats::jetstream::Context,
         message: async_nats::jetstream::Message,
+        policy: RedeliveryPolicy,
     ) -> anyhow::Result<()> {
         let header = |name: &str| {
             message
@@ -130,7 +152,6 @@ impl NatsConsumer {
             continue_trace(&span, &traceparent);
         }
         async {
-            let policy = self.settings.redelivery_policy();
             let delivery = message
                 .info()
                 .map(|info| u32::try_from(info.delivered).unwrap_or(u32::MAX))
@@ -223,6 +244,9 @@ impl NatsConsumer {
             .map_err(anyhow::Error::msg)
     }
 }
+
+/// The `outcome` labels of `messaging_consumer_deliveries_total`.
+const OUTCOMES: [&str; 4] = ["applied", "duplicate", "dead-lettered", "requeued"];
 
 fn count(outcome: &'static str) {
     metrics::counter!("messaging_consumer_deliveries_total", "outcome" => outcome).increment(1);

@@ -4,10 +4,11 @@
 //! When handling failed for a reason that may pass (the database is down), the domain's
 //! `RedeliveryPolicy` decides: a copy carrying its delivery count waits out a growing delay in
 //! the retry queue (confirmed before the original is acknowledged: a crash in between delivers
-//! it twice, which the inbox absorbs, never zero times), and after `max_deliver` deliveries it
+//! it twice, which the inbox absorbs; the copy's way back is RabbitMQ's dead-lettering, which
+//! classic queues do without confirms, so a broker failing at that moment can lose it), and after `max_deliver` deliveries it
 //! is rejected to the dead-letter queue. Requeueing instead would retry a poison message for
 //! ever, in a hot loop. A lost connection is reopened with backoff until told to stop; the
-//! backoff starts again from its base once a connection has consumed.
+//! backoff starts again from its base once a connection has handled a delivery.
 
 use std::time::Duration;
 
@@ -40,6 +41,12 @@ impl RabbitConsumer {
 
     /// Consumes until `stop` turns true, reconnecting after any failure.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        // Every outcome's series exists from the start, at zero: an alert on the increase of
+        // dead letters then sees the first one (a series born at 1 shows no increase).
+        for outcome in OUTCOMES {
+            metrics::counter!("messaging_consumer_deliveries_total", "outcome" => outcome)
+                .increment(0);
+        }
         let base = Duration::from_millis(self.settings.retry_base_ms.max(1));
         let mut wait = base;
         while !*stop.borrow() {
@@ -90,7 +97,6 @@ impl RabbitConsumer {
             )
             .await?;
         tracing::info!(queue, "consumer: consuming");
-        *consumed = true;
         loop {
             tokio::select! {
                 _ = stop.changed() => {
@@ -98,7 +104,12 @@ impl RabbitConsumer {
                     return Ok(());
                 }
                 next = deliveries.next() => match next {
-                    Some(Ok(delivery)) => self.deliver(delivery, &retries).await?,
+                    Some(Ok(delivery)) => {
+                        self.deliver(delivery, &retries).await?;
+                        // A connection that handled a delivery worked: a later failure is a
+                        // new outage, not the same one going on.
+                        *consumed = true;
+                    }
                     Some(Err(error)) => return Err(error.into()),
                     None => anyhow::bail!("the broker cancelled the consumer"),
                 },
@@ -188,19 +199,30 @@ impl RabbitConsumer {
             .clone()
             .with_headers(headers)
             .with_expiration(delay.as_millis().to_string().into());
-        let confirmation = retries
-            .basic_publish(
-                "".into(),
-                self.settings.retry_queue().as_str().into(),
-                BasicPublishOptions::default(),
-                &delivery.data,
-                properties,
-            )
-            .await?
-            .await?;
+        let publish = async {
+            retries
+                .basic_publish(
+                    "".into(),
+                    self.settings.retry_queue().as_str().into(),
+                    // Mandatory: without the retry queue (deleted by hand, say) RabbitMQ would
+                    // confirm the copy and drop it, and the original is acknowledged next.
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..BasicPublishOptions::default()
+                    },
+                    &delivery.data,
+                    properties,
+                )
+                .await?
+                .await
+        };
+        // Bounded: a broker under an alarm blocks publishers instead of refusing them.
+        let confirmation = tokio::time::timeout(self.settings.timeout(), publish)
+            .await
+            .map_err(|_| anyhow::anyhow!("no confirm for the retry copy in time"))??;
         anyhow::ensure!(
-            !confirmation.is_nack(),
-            "the broker refused the retry copy; the delivery is redelivered instead"
+            !confirmation.is_nack() && confirmation.take_message().is_none(),
+            "the broker refused or returned the retry copy; the delivery is redelivered instead"
         );
         Ok(())
     }
@@ -226,6 +248,9 @@ fn deliveries(delivery: &Delivery) -> u32 {
         .unwrap_or(0);
     before.saturating_add(1)
 }
+
+/// The `outcome` labels of `messaging_consumer_deliveries_total`.
+const OUTCOMES: [&str; 4] = ["applied", "duplicate", "dead-lettered", "requeued"];
 
 fn count(outcome: &'static str) {
     metrics::counter!("messaging_consumer_deliveries_total", "outcome" => outcome).increment(1);

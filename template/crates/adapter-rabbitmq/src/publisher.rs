@@ -9,12 +9,16 @@
 //! nothing is counted against it) and is tried again after `retry_max_ms`; other items' events
 //! go on meanwhile. The backlog gauge shows it.
 //!
-//! Which failures are whose: a nack is RabbitMQ refusing to take messages at all (a queue at
-//! its length limit with `reject-publish`, a resource alarm, an internal error), never a
-//! verdict on one message; with a lost connection or no confirm in time it is `Unavailable`,
-//! which counts nothing, so an outage of any length dead-letters nothing. Only a message larger
-//! than the broker's `max_message_size` is refused for itself (`Rejected`). Connecting and
-//! declaring run inside the publish timeout too.
+//! Which failures are whose. A nack says a queue the message was routed to refused it (a
+//! queue at its length limit with `reject-publish`): like a return, it is about this event's
+//! route, not the broker, and the event waits the same way, uncounted, while other items'
+//! events go on (the other queues bound for it took a copy, which their consumers deduplicate;
+//! it is offered again every `retry_max_ms` until the full queue takes it). A lost connection,
+//! or no confirm in time (a broker under a memory or disk alarm blocks publishers), is the
+//! broker's trouble: `Unavailable`, which counts nothing and backs the relay off. Only a
+//! message larger than the broker's `max_message_size` is refused for itself (`Rejected`, and
+//! dead-lettered after `relay_max_attempts`). Connecting and declaring run inside the publish
+//! timeout too.
 
 use std::collections::BTreeMap;
 
@@ -114,9 +118,11 @@ impl EventPublisher for RabbitPublisher {
         };
         match tokio::time::timeout(self.settings.timeout(), publish).await {
             Ok(Ok(confirmation)) if confirmation.is_nack() => {
-                Err(PublishError::Unavailable(anyhow::anyhow!(
-                    "the broker answered the publish with a nack (a queue at its length limit, \
-                     a resource alarm or an internal error): it takes no messages just now"
+                Err(PublishError::Unroutable(anyhow::anyhow!(
+                    "a queue bound for routing key {} refused the event (a nack: a queue at its \
+                     length limit with reject-publish); it waits in the outbox until the queue \
+                     takes it",
+                    message.event_type
                 )))
             }
             Ok(Ok(Confirmation::Ack(Some(returned)))) => {

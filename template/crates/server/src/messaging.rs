@@ -5,10 +5,12 @@
 //! round found nothing to do, and with a doubling pause while the broker cannot take messages.
 //! The backlog gauges are counted at most once a second, not after every round.
 //!
-//! What an operator is alerted on (`deploy/kubernetes/base/alerts.yaml`):
-//! `messaging_broker_available` (0 while the broker takes no messages, 1 once it takes them
-//! again), `messaging_outbox_dead` (events given up on, re-driven with `outbox redrive`) and
-//! `messaging_consumer_deliveries_total{outcome="dead-lettered"}`.
+//! What an operator watches: `messaging_outbox_pending` against
+//! `messaging_relay_events_total{outcome="published"}` (events wait and none go out: the
+//! broker takes none, or has nowhere to put them), `messaging_outbox_dead` (events given up
+//! on, re-driven with `outbox redrive`) and
+//! `messaging_consumer_deliveries_total{outcome="dead-lettered"}`. With Kubernetes the alert
+//! rules in `deploy/kubernetes/base/alerts.yaml` watch exactly these.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -93,6 +95,11 @@ pub async fn run_relay(relay: Relay, idle: Duration, mut stop: watch::Receiver<b
     let policy = relay.policy();
     let mut failures: u32 = 0;
     let mut gauge_counted: Option<Instant> = None;
+    // Every outcome's series exists from the start, at zero: the stall alert reads "no
+    // increase of published" and needs the series before the first publish.
+    for outcome in ["published", "retried", "dead", "lease_lost", "unroutable"] {
+        metrics::counter!("messaging_relay_events_total", "outcome" => outcome).increment(0);
+    }
     while !*stop.borrow() {
         let pause = match relay.run_once().await {
             Ok(round) => {
@@ -102,14 +109,9 @@ pub async fn run_relay(relay: Relay, idle: Duration, mut stop: watch::Receiver<b
                 count("lease_lost", round.lease_lost);
                 count("unroutable", round.unroutable);
                 if round.broker_down {
-                    metrics::gauge!("messaging_broker_available").set(0.0);
                     failures += 1;
                     policy.backoff(failures)
                 } else {
-                    if round.published + round.retried + round.unroutable > 0 {
-                        // The broker answered (an empty round says nothing about it).
-                        metrics::gauge!("messaging_broker_available").set(1.0);
-                    }
                     failures = 0;
                     // Only the oldest waiting event of an item can be claimed, so settling one
                     // may have made the item's next one due: look again at once. Waiting

@@ -136,18 +136,18 @@ pub enum Redrive<'ids> {
 /// an adapter reports `Rejected` only for what is wrong with this one message.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    /// The broker cannot take messages just now: unreachable, or refusing every message (out
-    /// of storage, over a limit, without a leader, answering with nacks). Retry everything
-    /// later; count nothing against the events, however long it lasts.
+    /// The broker cannot take messages just now: unreachable, no confirm in time, or refusing
+    /// every message (out of storage, over a limit, without a leader). Retry everything later;
+    /// count nothing against the events, however long it lasts.
     #[error("the broker cannot take messages: {0:#}")]
     Unavailable(anyhow::Error),
     /// The broker refused this message for what it is (too large, say): an attempt counted
     /// against it, and after `max_attempts` it is dead-lettered.
     #[error("the broker refused the message: {0:#}")]
     Rejected(anyhow::Error),
-    /// The broker has nowhere to put this event (no queue bound for its type): it waits,
-    /// uncounted, and the rest of the batch goes on, so one unbound type holds back only its
-    /// own item.
+    /// The broker has nowhere to put this event just now (no queue bound for its type, or a
+    /// queue bound for it is full and refuses it): it waits, uncounted, and the rest of the
+    /// batch goes on, so one such route holds back only its own item.
     #[error("the broker has nowhere to put the message: {0:#}")]
     Unroutable(anyhow::Error),
 }
@@ -288,9 +288,11 @@ impl Relay {
                     self.store.delivered(message).await?
                 }
                 Err(PublishError::Unavailable(error)) => {
-                    // Not these events' fault: hand the rest back as they were.
-                    self.hand_back(&batch[index..], &format!("{error:#}"))
-                        .await?;
+                    // Not these events' fault: hand the rest back as they were. Logged each
+                    // time; the caller's backoff spaces the rounds out.
+                    let reason = format!("{error:#}");
+                    tracing::warn!(error = %reason, waiting = batch.len() - index, "relay: the broker cannot take messages; events wait, uncounted");
+                    self.hand_back(&batch[index..], &reason).await?;
                     round.broker_down = true;
                     break;
                 }

@@ -193,9 +193,9 @@ impl Tap {
     }
 }
 
-/// Makes RabbitMQ refuse every message published to the test's exchange, as a broker under
-/// a resource alarm or with a full queue does: a queue bound to every routing key, at its
-/// length limit (0) with `reject-publish`, makes RabbitMQ answer each publish with a nack.
+/// Makes RabbitMQ refuse every message published to the test's exchange, as a full queue bound
+/// for every event does: a queue bound to every routing key, at its length limit (0) with
+/// `reject-publish`, makes RabbitMQ answer each publish with a nack.
 pub struct Refusal {
     connection: Connection,
     queue: String,
