@@ -91,6 +91,15 @@ async fn record_versions(pool: &PgPool, items: usize, versions: i64) {
     }
 }
 
+/// A relay from the test's outbox to the real broker, under `policy`.
+fn relay_to_broker(pool: &PgPool, settings: &MessagingSettings, policy: RelayPolicy) -> Relay {
+    Relay::new(
+        Arc::new(PostgresOutbox::new(&PostgresPools::single(pool.clone()))),
+        Arc::new(Publisher::new(settings.clone())),
+        policy,
+    )
+}
+
 /// Runs `relay` until the outbox is empty; the task returns how many events it published.
 fn drain(relay: Relay) -> tokio::task::JoinHandle<usize> {
     tokio::spawn(async move {
@@ -383,11 +392,7 @@ async fn one_items_events_go_out_back_to_back_not_one_per_relay_interval(pool: P
             .unwrap();
     }
     transaction.commit().await.unwrap();
-    let relay = Relay::new(
-        Arc::new(PostgresOutbox::new(&PostgresPools::single(pool.clone()))),
-        Arc::new(Publisher::new(settings.clone())),
-        settings.relay_policy(),
-    );
+    let relay = relay_to_broker(&pool, &settings, settings.relay_policy());
     // Each round can take only the item's oldest waiting event. With an hour between rounds
     // that find nothing to do, a loop that also waited after a round that published one event
     // would send one event and then nothing within this test.
@@ -700,11 +705,7 @@ async fn an_event_refused_max_attempts_times_is_dead_lettered_and_no_longer_hold
         "not dead"
     );
     assert_eq!(outbox.redrive(Redrive::Only(&[first.id])).await.unwrap(), 1);
-    let relay = Relay::new(
-        Arc::new(outbox),
-        Arc::new(Publisher::new(settings.clone())),
-        settings.relay_policy(),
-    );
+    let relay = relay_to_broker(&pool, &settings, settings.relay_policy());
     assert_eq!(
         drain(relay.clone()).await.unwrap(),
         1,
@@ -795,9 +796,9 @@ async fn a_broker_refusing_every_message_dead_letters_nothing_and_order_holds_af
     let tap = Tap::on(&settings).await;
     record_versions(&pool, 4, 3).await;
     let refusal = broker::refuse_everything(&settings).await;
-    let relay = Relay::new(
-        Arc::new(PostgresOutbox::new(&PostgresPools::single(pool.clone()))),
-        Arc::new(Publisher::new(settings.clone())),
+    let relay = relay_to_broker(
+        &pool,
+        &settings,
         RelayPolicy {
             backoff_base: Duration::from_millis(1),
             backoff_max: Duration::from_millis(1),
@@ -861,11 +862,7 @@ async fn an_items_events_go_out_in_commit_order_whatever_the_writers_clocks_say(
         record(&mut transaction, written).await.unwrap();
         transaction.commit().await.unwrap();
     }
-    let relay = Relay::new(
-        Arc::new(PostgresOutbox::new(&PostgresPools::single(pool.clone()))),
-        Arc::new(Publisher::new(settings.clone())),
-        settings.relay_policy(),
-    );
+    let relay = relay_to_broker(&pool, &settings, settings.relay_policy());
     assert_eq!(drain(relay).await.unwrap(), 2);
     let seen = tap.collect(2, Duration::from_secs(10)).await;
     let ids: Vec<&str> = seen.iter().map(|message| message.id.as_str()).collect();
@@ -1014,11 +1011,7 @@ async fn consume_one_event(
     let mut transaction = pool.begin().await.unwrap();
     record(&mut transaction, &created).await.unwrap();
     transaction.commit().await.unwrap();
-    let relay = Relay::new(
-        Arc::new(PostgresOutbox::new(&PostgresPools::single(pool.clone()))),
-        Arc::new(Publisher::new(settings.clone())),
-        settings.relay_policy(),
-    );
+    let relay = relay_to_broker(pool, settings, settings.relay_policy());
     assert_eq!(drain(relay).await.unwrap(), 1);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let consumer = Consumer::new(

@@ -274,11 +274,7 @@ async fn declaring_an_existing_stream_updates_its_limits_and_keeps_the_rest() {
 /// `relay_max_attempts`, while other items' events go on. Any other refusal stops the round.
 #[sqlx::test(migrations = "../../migrations")]
 async fn a_message_larger_than_the_servers_max_payload_is_refused_for_itself(pool: sqlx::PgPool) {
-    use std::sync::Arc;
-
-    use adapter_postgres::PostgresPools;
-    use adapter_postgres::outbox::{PostgresOutbox, record};
-    use domain::messaging::Relay;
+    use adapter_postgres::outbox::record;
 
     let settings = settings(&url());
     let tap = Tap::on(&settings).await;
@@ -296,11 +292,7 @@ async fn a_message_larger_than_the_servers_max_payload_is_refused_for_itself(poo
     let mut transaction = pool.begin().await.unwrap();
     record(&mut transaction, &fine).await.unwrap();
     transaction.commit().await.unwrap();
-    let relay = Relay::new(
-        Arc::new(PostgresOutbox::new(&PostgresPools::single(pool.clone()))),
-        Arc::new(Publisher::new(settings.clone())),
-        settings.relay_policy(),
-    );
+    let relay = super::relay_to_broker(&pool, &settings, settings.relay_policy());
     let round = relay.run_once().await.unwrap();
     assert!(!round.broker_down, "{round:?}");
     assert_eq!((round.retried, round.published), (1, 1), "{round:?}");

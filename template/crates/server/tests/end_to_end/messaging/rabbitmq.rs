@@ -255,11 +255,7 @@ impl Refusal {
 /// outbox, with no attempt counted, until a queue is bound; another item's event goes on.
 #[sqlx::test(migrations = "../../migrations")]
 async fn an_event_no_queue_is_bound_for_waits_in_the_outbox_until_one_is(pool: sqlx::PgPool) {
-    use std::sync::Arc;
-
-    use adapter_postgres::PostgresPools;
-    use adapter_postgres::outbox::{PostgresOutbox, record};
-    use domain::messaging::Relay;
+    use adapter_postgres::outbox::record;
 
     // No consumer queue: the publisher declares the exchange and nothing bound to it.
     let settings = MessagingSettings {
@@ -274,11 +270,7 @@ async fn an_event_no_queue_is_bound_for_waits_in_the_outbox_until_one_is(pool: s
     record(&mut transaction, &other).await.unwrap();
     transaction.commit().await.unwrap();
     let updates = Tap::on_key(&settings, "item.updated").await;
-    let relay = Relay::new(
-        Arc::new(PostgresOutbox::new(&PostgresPools::single(pool.clone()))),
-        Arc::new(Publisher::new(settings.clone())),
-        settings.relay_policy(),
-    );
+    let relay = super::relay_to_broker(&pool, &settings, settings.relay_policy());
     let round = relay.run_once().await.unwrap();
     assert_eq!(
         round.unroutable, 1,
