@@ -153,3 +153,28 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
         Ok(Self(Principal::new(ANONYMOUS, tenant, Role::ALL)))
     }
 }
+
+/// What authentication adds to the OpenAPI document: nothing, with `auth=none` (no scheme, no
+/// requirement, no refusal of its own). `openapi.rs` asks the same questions of either module.
+pub(crate) mod openapi {
+    use utoipa::openapi::schema::Type;
+    use utoipa::openapi::{Components, SecurityRequirement};
+
+    /// A refusal in the document: status, description, headers (name, type, description).
+    pub(crate) type Refusal = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, Type, &'static str)],
+    );
+
+    /// The guard refuses nothing of its own: only the rate limits, which `openapi.rs` declares.
+    pub(crate) const REFUSALS: &[Refusal] = &[];
+
+    /// No other reason for a 503 than load shedding and the timeout.
+    pub(crate) const ALSO_UNAVAILABLE: Option<&str> = None;
+
+    /// Declares no scheme; no operation carries a requirement.
+    pub(crate) fn declare_scheme(_components: &mut Components) -> Option<SecurityRequirement> {
+        None
+    }
+}

@@ -4,10 +4,8 @@
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-{% if auth == "jwt" %}use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{Ref, RefOr, Response, ResponseBuilder, SecurityRequirement};
-{% else %}use utoipa::openapi::{Ref, RefOr, Response, ResponseBuilder};
-{% endif %}
+use utoipa::openapi::{Ref, RefOr, Response, ResponseBuilder};
+
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -49,32 +47,26 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 /// A response header in the document: name, type, description.
 type HeaderDoc<'a> = (&'a str, Type, &'a str);
 
-{% if auth == "jwt" %}/// Declares the bearer-JWT scheme, and on every `/api/v1` operation the requirement and the
-/// answers the middleware can give whatever the handler (401/403/429 from the access guard,
-/// 503 from load shedding, the request timeout or unreachable identity-provider keys), with
-/// their headers: added here, once, so no handler can forget.
-{% else %}/// Declares on every `/api/v1` operation the answers the middleware can give whatever the
-/// handler (429 from the access guard, 503 from load shedding or the request timeout), with
-/// their headers: added here, once, so no handler can forget. No security scheme: the service
-/// was generated with `auth=none`.
-{% endif %}struct GuardAnswers;
+/// Declares on every `/api/v1` operation the answers the middleware can give whatever the
+/// handler, with their headers: the access guard's refusals and security scheme (from
+/// `auth::openapi`, which knows how this service authenticates), 429 from the rate limits, 503
+/// from load shedding and the request timeout. Added here, once, so no handler can forget.
+struct GuardAnswers;
 
 impl Modify for GuardAnswers {
     fn modify(&self, document: &mut utoipa::openapi::OpenApi) {
-{% if auth == "jwt" %}        let components = document.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                Http::builder()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some(
-                        "A JWT from the identity provider (`token` mints one in development).",
-                    ))
-                    .build(),
-            ),
+        let requirement = crate::auth::openapi::declare_scheme(
+            document.components.get_or_insert_with(Default::default),
         );
-{% endif %}        let problem = |description: &str, headers: &[HeaderDoc]| -> RefOr<Response> {
+        let unavailable = match crate::auth::openapi::ALSO_UNAVAILABLE {
+            Some(reason) => format!(
+                "Overloaded (load shedding: see Retry-After), the request timed out, or {reason}"
+            ),
+            None => {
+                "Overloaded (load shedding: see Retry-After) or the request timed out".to_owned()
+            }
+        };
+        let problem = |description: &str, headers: &[HeaderDoc]| -> RefOr<Response> {
             let mut response = ResponseBuilder::new().description(description).content(
                 crate::problem::PROBLEM_JSON,
                 utoipa::openapi::content::ContentBuilder::new()
@@ -113,23 +105,12 @@ impl Modify for GuardAnswers {
             .into_iter()
             .flatten()
             {
-{% if auth == "jwt" %}                operation.security = Some(vec![SecurityRequirement::new(
-                    "bearer",
-                    Vec::<String>::new(),
-                )]);
-{% endif %}                let responses = &mut operation.responses.responses;
-                let answers: &[(&str, &str, &[HeaderDoc])] = &[
-{% if auth == "jwt" %}                    (
-                        "401",
-                        "No valid bearer token",
-                        &[(
-                            "WWW-Authenticate",
-                            Type::String,
-                            "`Bearer` with the error, per RFC 6750",
-                        )],
-                    ),
-                    ("403", "The token's roles do not grant this operation", &[]),
-{% endif %}                    (
+                if let Some(requirement) = &requirement {
+                    operation.security = Some(vec![requirement.clone()]);
+                }
+                let responses = &mut operation.responses.responses;
+                let limits: &[(&str, &str, &[HeaderDoc])] = &[
+                    (
                         "429",
                         "Rate limit exceeded",
                         &[
@@ -147,14 +128,9 @@ impl Modify for GuardAnswers {
                             ),
                         ],
                     ),
-                    (
-                        "503",
-{% if auth == "jwt" %}                        "Overloaded (load shedding: see Retry-After), the request timed out, or \
-                         the identity provider's keys cannot be fetched",
-{% else %}                        "Overloaded (load shedding: see Retry-After) or the request timed out",
-{% endif %}                        &[retry_after()],
-                    ),
+                    ("503", &unavailable, &[retry_after()]),
                 ];
+                let answers = crate::auth::openapi::REFUSALS.iter().chain(limits);
                 for &(status, description, headers) in answers {
                     responses
                         .entry(status.to_owned())

@@ -7,6 +7,7 @@
 //! business (`domain::auth`), and it must never log a token.
 
 mod jwks;
+pub(crate) mod openapi;
 mod token;
 
 use std::collections::BTreeSet;

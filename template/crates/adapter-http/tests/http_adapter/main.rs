@@ -13,6 +13,9 @@ mod http;
 {% if example -%}
 mod items;
 {% endif -%}
+{% if example and graphql -%}
+mod items_graphql;
+{% endif -%}
 mod openapi;
 {% if auth == "jwt" -%}
 mod openapi_bearer;

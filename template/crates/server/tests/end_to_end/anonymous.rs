@@ -5,8 +5,7 @@
 use crate::support::TestApp;
 use reqwest::StatusCode;
 use serde_json::Value;
-{% if example %}use serde_json::json;
-{% endif %}use sqlx::PgPool;
+use sqlx::PgPool;
 
 #[sqlx::test(migrations = "../../migrations")]
 async fn every_caller_is_the_anonymous_principal_with_every_role(pool: PgPool) {
@@ -41,27 +40,3 @@ async fn every_caller_is_the_anonymous_principal_with_every_role(pool: PgPool) {
         );
     }
 }
-{% if example %}
-#[sqlx::test(migrations = "../../migrations")]
-async fn a_tenant_still_sees_only_its_own_items(pool: PgPool) {
-    let app = TestApp::spawn(pool).await;
-    let acme = app.create_tenant("acme").await;
-    let globex = app.create_tenant("globex").await;
-    let location = app.create_item(&acme, "lamp").await;
-    assert_eq!(app.get(&location).await.status(), StatusCode::OK);
-
-    // The same item asked for under another tenant's path is not found, and changes nothing.
-    let elsewhere = location.replace(&acme, &globex);
-    assert_eq!(app.get(&elsewhere).await.status(), StatusCode::NOT_FOUND);
-    let deleted = app.client.delete(app.url(&elsewhere)).send().await.unwrap();
-    assert_eq!(deleted.status(), StatusCode::NOT_FOUND);
-    let listed: Value = app
-        .get(&format!("/api/v1/tenants/{globex}/items"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(listed["items"], json!([]), "{listed}");
-    assert_eq!(app.get(&location).await.status(), StatusCode::OK);
-}
-{% endif %}

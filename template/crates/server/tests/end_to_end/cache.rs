@@ -139,6 +139,11 @@ async fn when_redis_goes_away_requests_succeed_and_the_breaker_opens_then_closes
     let hits = r#"cache_requests_total{backend="redis",cache="items",result="hit"}"#;
     let breaker = r#"circuit_breaker_open{breaker="redis"}"#;
     let errors_before = app.metric(errors).await;
+    let body = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        body.contains(r#"circuit_breaker_open{breaker="redis"} 0"#),
+        "the Redis breaker is reported, and closed: {body}"
+    );
 
     proxy.cut();
     for _ in 0..12 {

@@ -14,18 +14,50 @@ mod api;
 {% if auth == "jwt" -%}
 mod authentication;
 {% endif -%}
+{% if messaging == "rabbitmq" -%}
+#[path = "messaging/rabbitmq.rs"]
+mod broker;
+{% endif -%}
+{% if messaging == "nats" -%}
+#[path = "messaging/nats.rs"]
+mod broker;
+{% endif -%}
 {% if example and cache == "redis" -%}
 mod cache;
 {% endif -%}
 mod cli;
+{% if auth == "jwt" -%}
+mod cli_tokens;
+{% endif -%}
 {% if database == "postgres+sqlite" -%}
 mod embedded;
 {% endif -%}
 {% if graphql -%}
 mod graphql;
 {% endif -%}
+{% if cache == "redis" -%}
+mod health_redis;
+{% endif -%}
 {% if example -%}
 mod items;
+{% endif -%}
+{% if example and auth == "none" -%}
+mod items_anonymous;
+mod items_drain;
+{% endif -%}
+{% if example and auth == "jwt" -%}
+mod items_audit;
+mod items_authentication;
+{% endif -%}
+{% if example and database == "postgres+sqlite" -%}
+mod items_embedded;
+{% endif -%}
+{% if example and graphql -%}
+mod items_graphql;
+{% endif -%}
+{% if example -%}
+mod items_metrics;
+mod items_traces;
 {% endif -%}
 {% if messaging != "none" -%}
 mod messaging;

@@ -2,23 +2,16 @@
 //! events. Each test uses broker names of its own and watches them through a "tap"
 //! (`messaging/<broker>.rs`), so what the tap counts is exactly what the broker received.
 
-{% if messaging == "rabbitmq" -%}
-#[path = "messaging/rabbitmq.rs"]
-{% else -%}
-#[path = "messaging/nats.rs"]
-{% endif -%}
-mod broker;
-
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::broker::{self, Consumer, MessagingSettings, Publisher, Tap, delete_topology};
 use crate::support::{TcpProxy, TestApp, test_settings};
 use adapter_postgres::PostgresPools;
 use adapter_postgres::outbox::{PostgresInbox, PostgresOutbox, record};
 use async_trait::async_trait;
-use broker::{Consumer, MessagingSettings, Publisher, Tap, delete_topology};
 use domain::messaging::{
     EventPublisher, Inbox, ItemEvent, ItemEventConsumer, ItemEventType, OutboxMessage, OutboxStore,
     PublishError, Redrive, Relay, RelayPolicy, Settled,
@@ -56,7 +49,7 @@ async fn created_count(pool: &PgPool) -> i64 {
         .unwrap()
 }
 
-fn event(item: Uuid, version: i64) -> ItemEvent {
+pub(crate) fn event(item: Uuid, version: i64) -> ItemEvent {
     ItemEvent {
         id: Uuid::now_v7(),
         event_type: if version == 1 {
@@ -92,7 +85,11 @@ async fn record_versions(pool: &PgPool, items: usize, versions: i64) {
 }
 
 /// A relay from the test's outbox to the real broker, under `policy`.
-fn relay_to_broker(pool: &PgPool, settings: &MessagingSettings, policy: RelayPolicy) -> Relay {
+pub(crate) fn relay_to_broker(
+    pool: &PgPool,
+    settings: &MessagingSettings,
+    policy: RelayPolicy,
+) -> Relay {
     Relay::new(
         Arc::new(PostgresOutbox::new(&PostgresPools::single(pool.clone()))),
         Arc::new(Publisher::new(settings.clone())),

@@ -3,11 +3,7 @@
 //! caller's trace (W3C `traceparent`), carries the OTel HTTP attributes, and its use case,
 //! queries, cache calls and outbound webhook hang below it in one tree.
 
-{% if example %}use std::time::Duration;
-
-{% endif -%}
-{% if example %}use crate::support::webhook_receiver;
-{% endif %}use crate::support::{TestApp, test_settings};
+use crate::support::{TestApp, test_settings};
 use adapter_postgres::PostgresPools;
 use opentelemetry::trace::{SpanId, SpanKind, TraceId};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
@@ -15,15 +11,15 @@ use reqwest::StatusCode;
 use sqlx::PgPool;
 
 /// The caller's span: the parent id a client (or gateway) sends in `traceparent`.
-const CALLER_SPAN: &str = "00f067aa0ba902b7";
+pub(crate) const CALLER_SPAN: &str = "00f067aa0ba902b7";
 
 /// The spans this test binary's applications exported (see `support::exported_spans`).
-fn exporter() -> &'static InMemorySpanExporter {
+pub(crate) fn exporter() -> &'static InMemorySpanExporter {
     crate::support::exported_spans()
 }
 
 /// The finished spans of `trace`.
-fn spans_of(trace: TraceId) -> Vec<SpanData> {
+pub(crate) fn spans_of(trace: TraceId) -> Vec<SpanData> {
     exporter()
         .get_finished_spans()
         .unwrap()
@@ -32,14 +28,14 @@ fn spans_of(trace: TraceId) -> Vec<SpanData> {
         .collect()
 }
 
-fn attribute(span: &SpanData, key: &str) -> Option<String> {
+pub(crate) fn attribute(span: &SpanData, key: &str) -> Option<String> {
     span.attributes
         .iter()
         .find(|attribute| attribute.key.as_str() == key)
         .map(|attribute| attribute.value.to_string())
 }
 
-fn traceparent(trace: &str) -> String {
+pub(crate) fn traceparent(trace: &str) -> String {
     format!("00-{trace}-{CALLER_SPAN}-01")
 }
 
@@ -109,84 +105,3 @@ async fn a_request_without_traceparent_starts_a_trace_and_reports_it_in_errors(p
         Some("404")
     );
 }
-{% if example %}
-#[sqlx::test(migrations = "../../migrations")]
-async fn use_case_query_cache_and_webhook_spans_hang_below_the_request(pool: PgPool) {
-    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-    exporter();
-    let (received, url) = webhook_receiver().await;
-    let mut settings = test_settings();
-    settings.webhook.url = secrets::SecretUrl::new(url);
-    let app = TestApp::spawn_with(settings, PostgresPools::single(pool)).await;
-    let tenant = app.create_tenant("traced").await;
-    let created = app
-        .client
-        .post(app.url(&format!("/api/v1/tenants/{tenant}/items")))
-        .header("traceparent", traceparent(TRACE))
-        .json(&serde_json::json!({"name": "lamp"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
-
-    // The webhook leaves after the response, from the delivery queue.
-    let mut delivery = None;
-    for _ in 0..100 {
-        let spans = spans_of(TraceId::from_hex(TRACE).unwrap());
-        delivery = spans
-            .into_iter()
-            .find(|span| span.name == "webhook delivery");
-        if delivery.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let delivery = delivery.expect("the webhook delivery span was exported");
-    let spans = spans_of(TraceId::from_hex(TRACE).unwrap());
-    let find = |predicate: &dyn Fn(&SpanData) -> bool, what: &str| -> SpanData {
-        spans
-            .iter()
-            .find(|span| predicate(span))
-            .unwrap_or_else(|| panic!("no {what} span in {spans:#?}"))
-            .clone()
-    };
-    let server = find(&|span| span.span_kind == SpanKind::Server, "server");
-    assert_eq!(server.name, "POST /api/v1/tenants/{tenantId}/items");
-    assert_eq!(
-        server.parent_span_id,
-        SpanId::from_hex(CALLER_SPAN).unwrap()
-    );
-    let server_id = server.span_context.span_id();
-    let use_case = find(
-        &|span| span.name == "create" && span.parent_span_id == server_id,
-        "use case (ItemService::create)",
-    );
-    let use_case_id = use_case.span_context.span_id();
-    let query = find(
-        &|span| attribute(span, "db.system.name").as_deref() == Some("postgresql"),
-        "database",
-    );
-    assert_eq!(
-        query.parent_span_id, use_case_id,
-        "the query runs in the use case"
-    );
-    let cache = find(&|span| attribute(span, "cache.backend").is_some(), "cache");
-    assert_eq!(cache.parent_span_id, use_case_id, "the cache call too");
-    assert_eq!(delivery.span_kind, SpanKind::Client);
-    assert_eq!(delivery.parent_span_id, use_case_id);
-    assert_eq!(
-        attribute(&delivery, "outcome").as_deref(),
-        Some("delivered")
-    );
-
-    // Across the wire: the receiver's traceparent names our trace and the delivery span.
-    let received = received.lock().unwrap().clone();
-    let (headers, _) = received.first().expect("the webhook arrived");
-    let sent = headers["traceparent"].to_str().unwrap();
-    assert_eq!(
-        sent,
-        format!("00-{TRACE}-{}-01", delivery.span_context.span_id()),
-        "the outbound call continues the same trace"
-    );
-}
-{% endif %}

@@ -108,25 +108,6 @@ fn the_postgres_adapter_knows_no_http_or_redis() {
     );
 }
 
-{% if database == "postgres+sqlite" %}#[test]
-fn the_sqlite_adapter_knows_no_http_redis_or_postgres_driver() {
-    assert_free_of(
-        "adapter-sqlite",
-        &foreign_to(
-            "adapter-sqlite",
-            &["axum", "redis", "utoipa", "sqlx-postgres"],
-        ),
-    );
-}
-{% else %}#[test]
-fn the_service_carries_no_sqlite() {
-    // The `database` option chose PostgreSQL only: nothing may pull SQLite back in.
-    assert_free_of(
-        "service",
-        &["adapter-sqlite", "sqlx-sqlite", "libsqlite3-sys"],
-    );
-}
-{% endif %}
 #[test]
 fn the_field_cipher_knows_no_database_domain_or_adapter() {
     assert_free_of(
@@ -135,19 +116,6 @@ fn the_field_cipher_knows_no_database_domain_or_adapter() {
     );
 }
 
-{% if cache == "redis" %}#[test]
-fn the_redis_adapter_knows_no_http_or_sql() {
-    assert_free_of(
-        "adapter-redis",
-        &foreign_to("adapter-redis", &["axum", "sqlx", "utoipa"]),
-    );
-}
-{% else %}#[test]
-fn the_service_carries_no_redis_client() {
-    // The `cache` option chose the in-process cache: nothing may pull a Redis client back in.
-    assert_free_of("service", &["redis", "adapter-redis"]);
-}
-{% endif %}
 #[test]
 fn the_webhook_and_memory_adapters_know_no_other_ring_but_the_domain() {
     assert_free_of(
@@ -160,36 +128,93 @@ fn the_webhook_and_memory_adapters_know_no_other_ring_but_the_domain() {
     );
 }
 
-{% if messaging == "rabbitmq" %}#[test]
-fn the_messaging_adapter_knows_no_http_sql_or_redis() {
-    assert_free_of(
-        "adapter-rabbitmq",
-        &foreign_to("adapter-rabbitmq", &["axum", "sqlx", "redis", "utoipa"]),
-    );
-}
-{% elsif messaging == "nats" %}#[test]
-fn the_messaging_adapter_knows_no_http_sql_or_redis() {
-    assert_free_of(
-        "adapter-nats",
-        &foreign_to("adapter-nats", &["axum", "sqlx", "redis", "utoipa"]),
-    );
-}
-{% else %}#[test]
-fn the_service_carries_no_broker_client() {
-    // The `messaging` option chose none: no broker client may come in unannounced.
-    assert_free_of(
-        "service",
-        &["lapin", "async-nats", "adapter-rabbitmq", "adapter-nats"],
-    );
-}
-{% endif %}
-{% if auth == "none" %}#[test]
-fn the_service_carries_no_token_verification() {
-    // The `auth` option chose none: no JWT library may come back and half-check tokens.
-    assert_free_of("service", &["jsonwebtoken"]);
+/// An adapter an option keeps or leaves out, as a whole crate.
+struct OptionalAdapter {
+    ring: &'static str,
+    /// What it must not know where the service has it (besides the other adapters).
+    technologies: &'static [&'static str],
+    /// What the service must not carry where an option left it out, so that nothing pulls its
+    /// technology back in unannounced.
+    libraries: &'static [&'static str],
 }
 
-{% endif %}#[test]
+const OPTIONAL_ADAPTERS: [OptionalAdapter; 4] = [
+    OptionalAdapter {
+        ring: "adapter-sqlite",
+        technologies: &["axum", "redis", "utoipa", "sqlx-postgres"],
+        libraries: &["adapter-sqlite", "sqlx-sqlite", "libsqlite3-sys"],
+    },
+    OptionalAdapter {
+        ring: "adapter-redis",
+        technologies: &["axum", "sqlx", "utoipa"],
+        libraries: &["adapter-redis", "redis"],
+    },
+    OptionalAdapter {
+        ring: "adapter-rabbitmq",
+        technologies: &["axum", "sqlx", "redis", "utoipa"],
+        libraries: &["adapter-rabbitmq", "lapin"],
+    },
+    OptionalAdapter {
+        ring: "adapter-nats",
+        technologies: &["axum", "sqlx", "redis", "utoipa"],
+        libraries: &["adapter-nats", "async-nats"],
+    },
+];
+
+/// `path` under the workspace's `crates/` folder exists.
+fn workspace_has(path: &str) -> bool {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path)
+        .exists()
+}
+
+#[test]
+fn each_optional_adapter_knows_only_its_technology_or_is_wholly_absent() {
+    let service = dependencies_of("service");
+    assert!(!service.is_empty(), "cargo tree listed nothing for service");
+    for adapter in &OPTIONAL_ADAPTERS {
+        if workspace_has(adapter.ring) {
+            assert!(
+                service.iter().any(|name| name == adapter.ring),
+                "the service does not use {}",
+                adapter.ring
+            );
+            assert_free_of(
+                adapter.ring,
+                &foreign_to(adapter.ring, adapter.technologies),
+            );
+        } else {
+            let carried: Vec<&String> = service
+                .iter()
+                .filter(|name| {
+                    adapter
+                        .libraries
+                        .iter()
+                        .any(|library| name.starts_with(library))
+                })
+                .collect();
+            assert!(
+                carried.is_empty(),
+                "{} was left out, yet the service carries {carried:?}",
+                adapter.ring
+            );
+        }
+    }
+}
+
+#[test]
+fn token_verification_comes_only_with_auth_jwt() {
+    // With `auth=none` no JWT library may come back and half-check tokens; with `auth=jwt` the
+    // verifier (`adapter-http/src/auth/`) is what uses it.
+    let verifies_tokens = workspace_has("adapter-http/src/auth/mod.rs");
+    let carries_jwt = dependencies_of("service")
+        .iter()
+        .any(|name| name == "jsonwebtoken");
+    assert_eq!(carries_jwt, verifies_tokens);
+}
+
+#[test]
 fn the_secrets_type_knows_nothing_but_serde() {
     assert_free_of(
         "secrets",

@@ -288,11 +288,11 @@ async fn a_message_larger_than_the_servers_max_payload_is_refused_for_itself(poo
     .execute(&pool)
     .await
     .unwrap();
-    let fine = super::event(Uuid::now_v7(), 1);
+    let fine = crate::messaging::event(Uuid::now_v7(), 1);
     let mut transaction = pool.begin().await.unwrap();
     record(&mut transaction, &fine).await.unwrap();
     transaction.commit().await.unwrap();
-    let relay = super::relay_to_broker(&pool, &settings, settings.relay_policy());
+    let relay = crate::messaging::relay_to_broker(&pool, &settings, settings.relay_policy());
     let round = relay.run_once().await.unwrap();
     assert!(!round.broker_down, "{round:?}");
     assert_eq!((round.retried, round.published), (1, 1), "{round:?}");

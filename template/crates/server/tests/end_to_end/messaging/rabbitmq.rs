@@ -263,14 +263,14 @@ async fn an_event_no_queue_is_bound_for_waits_in_the_outbox_until_one_is(pool: s
         ..settings(&url())
     };
     // `item.created` has no queue; `item.updated` has one.
-    let event = super::event(Uuid::now_v7(), 1);
-    let other = super::event(Uuid::now_v7(), 2);
+    let event = crate::messaging::event(Uuid::now_v7(), 1);
+    let other = crate::messaging::event(Uuid::now_v7(), 2);
     let mut transaction = pool.begin().await.unwrap();
     record(&mut transaction, &event).await.unwrap();
     record(&mut transaction, &other).await.unwrap();
     transaction.commit().await.unwrap();
     let updates = Tap::on_key(&settings, "item.updated").await;
-    let relay = super::relay_to_broker(&pool, &settings, settings.relay_policy());
+    let relay = crate::messaging::relay_to_broker(&pool, &settings, settings.relay_policy());
     let round = relay.run_once().await.unwrap();
     assert_eq!(
         round.unroutable, 1,

@@ -81,7 +81,67 @@ pub fn forgetful_settings() -> Settings {
 /// Longer than any entry of [`forgetful_settings`] lives (TTL plus its jitter).
 pub const CACHE_FORGETS: std::time::Duration = std::time::Duration::from_millis(1500);
 
-{% endif %}/// Runs a command of the binary to completion: its status, stdout and stderr.
+/// The `backend` label of the item cache's series on `/metrics`.
+pub const CACHE_BACKEND: &str = "{{cache}}";
+
+{% endif %}/// Points a command of the binary at the dependencies the tests use (`REDIS_URL` where the
+/// service uses Redis), as `test_settings` does for an application in the test process.
+{% if cache == "redis" %}pub fn with_dependencies(command: &mut std::process::Command) {
+    command.env(
+        "APP__REDIS__URL",
+        std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned()),
+    );
+}
+{% else %}pub fn with_dependencies(_command: &mut std::process::Command) {
+    // Nothing but PostgreSQL, whose URL each test passes itself.
+}
+{% endif %}
+{% if database == "postgres+sqlite" or cache == "redis" %}/// The settings production insists on besides its servers, so that a test of a refusal about a
+/// server is refused for that server.
+pub const PRODUCTION_REQUIRED: &[(&str, &str)] = &[
+    (
+        "APP__HTTP__CURSOR_SECRET",
+        "a-production-cursor-secret-0123456789abcdef",
+    ),
+    (
+        "APP__DATABASE__ENCRYPTION_KEYS",
+        "prod1:cHJvZHVjdGlvbi1rZXktZnJvbS1hLXZhdWx0LTMyYiE=",
+    ),
+{% if auth == "jwt" %}    ("APP__AUTH__JWKS_URL", "https://id.example.com/jwks.json"),
+{% endif -%}
+{% if messaging == "rabbitmq" %}    ("APP__MESSAGING__URL", "amqp://events.internal:5672/%2f"),
+{% endif -%}
+{% if messaging == "nats" %}    ("APP__MESSAGING__URL", "nats://events.internal:4222"),
+{% endif %}];
+
+{% endif -%}
+{% if example and database == "postgres+sqlite" and auth == "jwt" %}/// What a caller of the binary sends to act as `role` of `tenant`: a development token from the
+/// `token` subcommand, run as `command`, as the README shows.
+pub fn development_credentials(
+    mut command: std::process::Command,
+    tenant: &str,
+    role: &str,
+) -> reqwest::header::HeaderMap {
+    let (output, stdout, stderr) = run(command.args(["token", "--tenant", tenant, "--role", role]));
+    assert!(output.status.success(), "{stderr}");
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bearer = format!("Bearer {}", stdout.trim());
+    headers.insert(reqwest::header::AUTHORIZATION, bearer.parse().unwrap());
+    headers
+}
+
+{% endif -%}
+{% if example and database == "postgres+sqlite" and auth == "none" %}/// What a caller of the binary sends to act as `role` of `tenant`: nothing, with `auth=none`.
+pub fn development_credentials(
+    _command: std::process::Command,
+    _tenant: &str,
+    _role: &str,
+) -> reqwest::header::HeaderMap {
+    reqwest::header::HeaderMap::new()
+}
+
+{% endif -%}
+/// Runs a command of the binary to completion: its status, stdout and stderr.
 pub fn run(command: &mut std::process::Command) -> (std::process::Output, String, String) {
     let output = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -141,10 +201,17 @@ fn tenant_in(url: &str) -> Option<&str> {
 /// The platform operator's tenant in tests: the tenant a token names when the path names none.
 pub const PLATFORM_TENANT: &str = "0190f5d2-7e1c-7000-8000-0000000000ff";
 
+/// How the service answers a caller without credentials: 401, it must bring a token.
+pub const ANONYMOUS_ADMITTED: reqwest::StatusCode = reqwest::StatusCode::UNAUTHORIZED;
+
 /// A reqwest client that sends what a well-behaved caller sends: a token of an admin of the
 /// tenant in the path, or of a platform admin (who creates tenants) elsewhere. Tests about
 /// authentication itself use `TestApp::anonymous` and set their own header.
-{% else %}/// A reqwest client for the API. With `auth=none` a well-behaved caller sends no credentials,
+{% else %}/// How the service answers a caller without credentials: with `auth=none` every caller is
+/// anonymous and served.
+pub const ANONYMOUS_ADMITTED: reqwest::StatusCode = reqwest::StatusCode::OK;
+
+/// A reqwest client for the API. With `auth=none` a well-behaved caller sends no credentials,
 /// so it adds nothing; it stays so that tests read the same in every variant.
 {% endif %}pub struct ApiClient {
     inner: reqwest::Client,
@@ -421,6 +488,31 @@ impl TestStore {
 {% endif %}        }
     }
 }
+
+/// Declares each test below once per database: `postgres::<test>` with a fresh PostgreSQL
+/// database, and, with the embedded default, `sqlite::<test>` with a fresh SQLite file. Each
+/// test is an `async fn(TestStore)` in the calling module.
+macro_rules! on_every_database {
+    ($($test:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[sqlx::test(migrations = "../../migrations")]
+                async fn $test(pool: sqlx::PgPool) {
+                    super::$test($crate::support::TestStore::Postgres(pool)).await;
+                }
+            )*
+        }
+{% if database == "postgres+sqlite" %}        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test($crate::support::TestStore::sqlite().await).await;
+                }
+            )*
+        }
+{% endif %}    };
+}
+pub(crate) use on_every_database;
 
 {% endif -%}
 {% if example %}/// What a webhook receiver got: each request's headers and JSON body.
