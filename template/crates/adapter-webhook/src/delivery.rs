@@ -1,15 +1,20 @@
 //! Sends webhook deliveries from a bounded queue: one worker, bounded retries with backoff and
-//! jitter, one circuit breaker for the receiver, the trace context carried along.
+//! jitter, one circuit breaker for the receiver, the trace context carried along, and each
+//! attempt signed (Standard Webhooks, `signature.rs`) so a receiver can tell it from a forgery.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use recloser::{AsyncRecloser, Recloser};
-use secrets::SecretUrl;
+use secrets::{Secret, SecretUrl};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tracing::{Instrument, Span, field};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::signature::{
+    ID_HEADER, InvalidKey, SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER, signature_header,
+};
 
 /// Webhook settings, the `[webhook]` section of the configuration.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -17,6 +22,11 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 pub struct WebhookSettings {
     /// Where to POST events; empty turns webhooks off.
     pub url: SecretUrl,
+    /// Standard Webhooks secrets (`whsec_<base64>`, 24 to 64 bytes), comma-separated, each
+    /// signing every attempt: the current one, and during a rotation the old one beside it.
+    /// One string, so it can come from a mounted file like any secret. Production refuses a
+    /// URL without one.
+    pub signing_secrets: Secret,
     /// How long one attempt may take.
     pub timeout_ms: u64,
     /// Attempts per delivery, the first included.
@@ -36,18 +46,44 @@ pub struct WebhookSettings {
 }
 
 impl WebhookSettings {
-    /// Checks the settings as loaded.
+    /// Checks the settings as loaded, for `environment` (`APP_ENV`).
     ///
     /// # Errors
-    /// A message when an attempt count, timeout or breaker window is 0.
-    pub fn validate(&self) -> Result<(), String> {
+    /// A message when an attempt count, timeout or breaker window is 0, when a signing secret
+    /// is not a Standard Webhooks secret, or when production would send unsigned webhooks
+    /// (anyone who learnt the receiver's URL could post events it would believe).
+    pub fn validate(&self, environment: &str) -> Result<(), String> {
         if self.max_attempts == 0 || self.timeout_ms == 0 || self.breaker_window == 0 {
             return Err(
                 "webhook: max_attempts, timeout_ms and breaker_window must be at least 1"
                     .to_owned(),
             );
         }
+        self.signing_keys()
+            .map_err(|error| format!("webhook.signing_secrets: {error}"))?;
+        let unsigned = self.signing_secrets.expose().trim().is_empty();
+        if environment == "production" && !self.url.is_empty() && unsigned {
+            return Err(
+                "APP_ENV=production signs every webhook: set webhook.signing_secrets \
+                 (APP__WEBHOOK__SIGNING_SECRETS, whsec_ secrets, comma-separated)"
+                    .to_owned(),
+            );
+        }
         Ok(())
+    }
+
+    /// The signing keys, in the configured order (none when the setting is empty).
+    ///
+    /// # Errors
+    /// [`InvalidKey`] for the first secret that is not one.
+    pub fn signing_keys(&self) -> Result<Vec<SigningKey>, InvalidKey> {
+        self.signing_secrets
+            .expose()
+            .split(',')
+            .map(str::trim)
+            .filter(|secret| !secret.is_empty())
+            .map(SigningKey::parse)
+            .collect()
     }
 }
 
@@ -88,11 +124,13 @@ impl Webhook {
     /// no URL is configured.
     ///
     /// # Errors
-    /// When the HTTP client cannot be built.
-    pub fn start(settings: &WebhookSettings) -> Result<Self, reqwest::Error> {
+    /// When a signing secret is not one (`validate` says so first) or the HTTP client cannot
+    /// be built.
+    pub fn start(settings: &WebhookSettings) -> anyhow::Result<Self> {
         if settings.url.is_empty() {
             return Ok(Self { sender: None });
         }
+        let keys = settings.signing_keys()?;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_millis(settings.timeout_ms))
             .build()?;
@@ -106,6 +144,7 @@ impl Webhook {
         let worker = Worker {
             client,
             breaker: breaker.into(),
+            keys,
             settings: settings.clone(),
         };
         tokio::spawn(worker.run(queue));
@@ -140,6 +179,8 @@ impl Webhook {
 struct Worker {
     client: reqwest::Client,
     breaker: AsyncRecloser,
+    /// Every attempt is signed with each of them; none: unsigned (development only).
+    keys: Vec<SigningKey>,
     settings: WebhookSettings,
 }
 
@@ -172,10 +213,21 @@ impl Worker {
     }
 
     async fn attempts(&self, delivery: &Delivery) -> &'static str {
+        // The bytes signed are the bytes sent: serialised once, never re-encoded per attempt.
+        let body = match serde_json::to_vec(&delivery.body) {
+            Ok(body) => body,
+            Err(error) => {
+                tracing::warn!(%error, "webhook body cannot be serialised; not sent");
+                return "refused";
+            }
+        };
         let counts = |failure: &Failure| matches!(failure, Failure::Transient(_));
         for attempt in 1..=self.settings.max_attempts {
             Span::current().record("attempts", attempt);
-            let result = self.breaker.call_with(counts, self.send(delivery)).await;
+            let result = self
+                .breaker
+                .call_with(counts, self.send(delivery, &body))
+                .await;
             let rejected = matches!(result, Err(recloser::Error::Rejected));
             metrics::gauge!("circuit_breaker_open", "breaker" => "webhook").set(if rejected {
                 1.0
@@ -216,17 +268,29 @@ impl Worker {
         Duration::from_millis(capped / 2 + fastrand::u64(0..=capped / 2))
     }
 
-    async fn send(&self, delivery: &Delivery) -> Result<(), Failure> {
+    async fn send(&self, delivery: &Delivery, body: &[u8]) -> Result<(), Failure> {
         let mut trace_headers = HashMap::new();
         opentelemetry::global::get_text_map_propagator(|propagator| {
             propagator.inject_context(&Span::current().context(), &mut trace_headers);
         });
+        // The attempt's own time: a retry is signed anew, so a receiver's tolerance applies to
+        // when it was sent, not to when the event happened.
+        let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
+        // The specification keeps dots out of the id, as they delimit the signed content.
+        let webhook_id = delivery.event_id.replace('.', "_");
         let mut request = self
             .client
             .post(self.settings.url.expose())
             .header("idempotency-key", &delivery.event_id)
             .header("x-event-type", delivery.event_type)
-            .json(&delivery.body);
+            .header(ID_HEADER, &webhook_id)
+            .header(TIMESTAMP_HEADER, timestamp)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_vec());
+        if !self.keys.is_empty() {
+            let signature = signature_header(&self.keys, &webhook_id, timestamp, body);
+            request = request.header(SIGNATURE_HEADER, signature);
+        }
         for (name, value) in trace_headers {
             request = request.header(name, value);
         }

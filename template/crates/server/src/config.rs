@@ -140,7 +140,7 @@ impl Settings {
 {% endif -%}
 {% if cache == "redis" %}            self.redis.validate(),
             self.cache.redis.validate(),
-{% endif %}            self.webhook.validate(),
+{% endif %}            self.webhook.validate(environment),
 {% if graphql %}            self.graphql.validate(),
 {% endif -%}
 {% if messaging != "none" %}            self.messaging.validate(environment),

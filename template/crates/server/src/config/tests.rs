@@ -89,7 +89,21 @@ fn production_refuses_the_development_cursor_secret() {
 {% if messaging == "rabbitmq" %}        let broker = "amqp://app:secret-password@broker.internal:5672/%2f";
 {% else %}        let broker = "nats://app:secret-password@broker.internal:4222";
 {% endif %}        jail.set_env("APP__MESSAGING__URL", broker);
-{% endif %}        let settings = Settings::load(&sources).map_err(|e| e.to_string())?;
+{% endif %}        // Webhooks to a receiver go signed, or not at all.
+        jail.set_env("APP__WEBHOOK__URL", "https://receiver.example/hooks");
+        let error = Settings::load(&sources).unwrap_err().to_string();
+        assert!(error.contains("webhook.signing_secrets"), "{error}");
+        jail.create_file(
+            "webhook-secrets",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw,whsec_b2xkLXNlY3JldC1zdGlsbC1yb3RhdGluZy1vdXQ=\n",
+        )?;
+        let path = jail.directory().join("webhook-secrets");
+        jail.set_env("APP__WEBHOOK__SIGNING_SECRETS_FILE", path.display());
+        let settings = Settings::load(&sources).map_err(|e| e.to_string())?;
+        assert_eq!(
+            settings.webhook.signing_keys().map(|keys| keys.len()),
+            Ok(2)
+        );
 {% if auth == "jwt" %}        assert_eq!(
             settings.auth.hs256_secret.expose(),
             "another-real-secret-from-the-secret-store"
@@ -98,6 +112,7 @@ fn production_refuses_the_development_cursor_secret() {
 {% if auth == "jwt" %}        assert!(!printed.contains("another-real-secret"), "{printed}");
 {% endif %}        assert!(!printed.contains("a-real-secret"), "{printed}");
         assert!(!printed.contains("cHJvZHVjdGlvbi1rZXk"), "{printed}");
+        assert!(!printed.contains("MfKQ9r8GKYqrTwjU"), "{printed}");
 {% if messaging != "none" %}        assert!(!printed.contains("secret-password"), "{printed}");
 {% endif %}        Ok(())
     });

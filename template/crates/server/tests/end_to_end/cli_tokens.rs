@@ -131,6 +131,21 @@ pub(crate) fn mint(tenant: &str, roles: &[&str]) -> String {
     stdout.trim().to_owned()
 }
 
+/// The `audit` event of `action` for the request `request_id`, among the JSON `lines` of the
+/// service's log.
+pub(crate) fn audit_event(lines: &[String], action: &str, request_id: &str) -> serde_json::Value {
+    let audit: Vec<serde_json::Value> = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["target"] == "audit")
+        .collect();
+    audit
+        .iter()
+        .find(|event| event["audit.action"] == action && event.to_string().contains(request_id))
+        .unwrap_or_else(|| panic!("no {action} audit event for {request_id}: {audit:#?}"))
+        .clone()
+}
+
 #[sqlx::test(migrations = "../../migrations")]
 async fn a_refused_token_is_audited_with_the_request_id_and_never_logged(
     _options: PgPoolOptions,
@@ -160,19 +175,7 @@ async fn a_refused_token_is_audited_with_the_request_id_and_never_logged(
     // Metrics are public by default: a good token on them is nothing to audit.
     assert_eq!(metrics.status(), 200);
     let lines = served.terminate().await;
-    let audit: Vec<serde_json::Value> = lines
-        .iter()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|line| line["target"] == "audit")
-        .collect();
-    let find = |action: &str, request_id: &str| {
-        audit
-            .iter()
-            .find(|event| event["audit.action"] == action && event.to_string().contains(request_id))
-            .unwrap_or_else(|| panic!("no {action} audit event for {request_id}: {audit:#?}"))
-            .clone()
-    };
-    let failure = find("authenticate", "audit-authn-1");
+    let failure = audit_event(&lines, "authenticate", "audit-authn-1");
     assert_eq!(failure["audit.outcome"], "failure");
     assert_eq!(failure["audit.reason"], "bad_signature");
     assert!(!lines.iter().any(|line| line.contains(bad_token)));
