@@ -1,5 +1,6 @@
-//! The command line: `serve`, `migrate up|down|status`, `config`, `healthcheck`; in a service
-//! that checks tokens, `token`; with messaging, `outbox dead-letters|redrive`.
+//! The command line: `serve`, `migrate up|down|status`, `config`, `healthcheck`; with the
+//! example, `seed`; in a service that checks tokens, `token`; with messaging,
+//! `outbox dead-letters|redrive`.
 //!
 //! Each subcommand loads the configuration the same way, so `config` shows exactly what `serve`
 //! would use. Exit codes are meaningful: 0 success, 1 failure, 2 bad usage or configuration.
@@ -42,7 +43,10 @@ pub enum Command {
     },
     /// Print the effective configuration, secrets redacted.
     Config,
-    /// Exit 0 when the local service answers /health/ready with 200 (for container health checks).
+{% if example %}    /// Load development and demo data through the use cases (two tenants and their items);
+    /// running it again changes nothing. Refused when APP_ENV=production.
+    Seed,
+{% endif %}    /// Exit 0 when the local service answers /health/ready with 200 (for container health checks).
     Healthcheck {
         /// Give up after this many milliseconds.
         #[arg(long, default_value_t = 2000)]
@@ -104,6 +108,14 @@ pub fn run(cli: Cli) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+{% endif -%}
+{% if example %}    if matches!(cli.command, Command::Seed) && sources.environment == "production" {
+        eprintln!(
+            "{SERVICE_NAME}: refusing to seed with APP_ENV=production; demo data is for \
+             development and demos"
+        );
+        return ExitCode::from(2);
+    }
 {% endif %}    let settings = match Settings::load(&sources) {
         Ok(settings) => settings,
         Err(error) => {
@@ -144,7 +156,8 @@ async fn dispatch(
             println!("{}", serde_json::to_string_pretty(&settings.redacted())?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Healthcheck { timeout_ms } => {
+{% if example %}        Command::Seed => seed(settings, &sources).await,
+{% endif %}        Command::Healthcheck { timeout_ms } => {
             Ok(healthcheck(&settings, Duration::from_millis(timeout_ms)).await)
         }{% if messaging != "none" %}
         Command::Outbox { action } => {
@@ -174,7 +187,32 @@ async fn dispatch(
 {% endif %}    }
 }
 
-async fn serve(settings: Settings, sources: Sources) -> anyhow::Result<ExitCode> {
+{% if example %}/// Loads the demo data (`seed.rs`) through the use cases `serve` would build, into the
+/// configured database (migrated first when `serve` would migrate it).
+async fn seed(settings: Settings, sources: &Sources) -> anyhow::Result<ExitCode> {
+    let identity = telemetry::ServiceIdentity {
+        name: SERVICE_NAME,
+        version: env!("CARGO_PKG_VERSION"),
+        environment: sources.environment.clone(),
+    };
+    // The audit lines of what the seed writes go where the service's go.
+    let _telemetry = telemetry::init(&settings.telemetry, &identity)?;
+    let storage = Storage::open(&settings, true).await?;
+    if settings.database.migrate_on_start {
+        storage.migrate_up().await?;
+    }
+    let state = crate::startup::app_state(&settings, &storage)?;
+    let outcome = crate::seed::seed(&state.tenants, &state.items).await;
+    storage.close().await;
+    let seeded = outcome?;
+    println!(
+        "seed: {} tenants created, {} items created, {} items changed",
+        seeded.tenants_created, seeded.items_created, seeded.items_changed
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+{% endif %}async fn serve(settings: Settings, sources: Sources) -> anyhow::Result<ExitCode> {
     let identity = telemetry::ServiceIdentity {
         name: SERVICE_NAME,
         version: env!("CARGO_PKG_VERSION"),

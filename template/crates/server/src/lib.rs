@@ -7,5 +7,6 @@ pub mod config;
 pub mod identity;
 {% if messaging != "none" %}pub mod messaging;
 {% endif %}pub mod runtime;
-pub mod startup;
+{% if example %}pub mod seed;
+{% endif %}pub mod startup;
 pub mod storage;

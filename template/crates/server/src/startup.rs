@@ -69,71 +69,7 @@ impl Application {
         storage: impl Into<Storage>,
     ) -> anyhow::Result<Self> {
         let storage = storage.into();
-{% if cache == "redis" %}        // No redis.url (a new checkout): the in-process cache, and no Redis to probe.
-        let redis = if settings.redis.url.is_empty() {
-            tracing::info!("no redis.url: caching in this process's memory");
-            None
-        } else {
-            Some(
-                RedisConnection::connect_lazy(&settings.redis)
-                    .context("redis.url is not a valid Redis URL")?,
-            )
-        };
-        let redis_probe = redis
-            .as_ref()
-            .map(|redis| RedisProbe::new(redis.clone(), settings.http.probe_timeout()));
-{% endif -%}
-{% if example %}        let cipher = FieldCipher::from_config(settings.database.encryption_keys.expose())?;
-{% if cache == "redis" %}        let (item_cache, redis_probe): (Arc<dyn ItemCache>, _) =
-            match (redis, redis_probe, settings.cache.backend) {
-                (Some(redis), Some(probe), CacheBackend::Redis) => {
-                    let breaker = Breaker::new(
-                        &settings.cache.redis.breaker,
-                        Duration::from_millis(settings.redis.command_timeout_ms),
-                    );
-                    let cache = RedisItemCache::new(redis, breaker.clone(), &settings.cache.redis);
-                    (Arc::new(cache), Some(probe.with_breaker(breaker)))
-                }
-                (_, probe, _) => (
-                    Arc::new(MemoryItemCache::new(&settings.cache.memory)),
-                    probe,
-                ),
-            };
-{% else %}        // One replica's own memory: the `cache` option chose no Redis for this service.
-        let item_cache: Arc<dyn ItemCache> = Arc::new(MemoryItemCache::new(&settings.cache.memory));
-{% endif %}        let webhook =
-            Webhook::start(&settings.webhook).context("webhook: cannot build the HTTP client")?;
-{% endif -%}
-{% if cache == "redis" %}        let mut probes: Vec<Arc<dyn DependencyProbe>> = vec![storage.probe()];
-        if let Some(redis_probe) = redis_probe {
-            probes.push(Arc::new(redis_probe));
-        }
-{% else %}        let probes: Vec<Arc<dyn DependencyProbe>> = vec![storage.probe()];
-{% endif %}
-        let pool_gauges = storage.clone();
-        let metrics = MetricsEndpoint {
-            metrics: Metrics::global(SERVICE_NAME, env!("CARGO_PKG_VERSION")),
-            collectors: Arc::new([
-                Arc::new(move || pool_gauges.record_metrics()) as Arc<dyn Fn() + Send + Sync>
-            ]),
-        };
-        let access = AccessGuard::new(&settings.auth, &settings.rate_limit)?;
-        forget_idle_callers(access.limits.clone());
-        let state = AppState {
-            settings: Arc::new(settings.http.clone()),
-            cursors: CursorCodec::new(settings.http.cursor_secret.expose().as_bytes()),
-            access,
-{% if graphql %}            graphql: settings.graphql.clone(),
-{% endif %}            probes: probes.into(),
-            metrics,
-{% if example %}            items: ItemService::new(
-                storage.items(cipher),
-                item_cache,
-                Arc::new(WebhookItemNotifier::new(webhook)),
-                Arc::new(TokioSpawner),
-            ),
-            tenants: TenantService::new(storage.tenants(), Arc::new(TokioSpawner)),
-{% endif %}        };
+        let state = app_state(&settings, &storage)?;
         let address = format!("{}:{}", settings.http.host, settings.http.port);
         let listener = TcpListener::bind(&address)
             .await
@@ -206,6 +142,80 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// What the handlers share: the use cases over the configured adapters (database, cache,
+/// webhooks), the probes, the metrics and the access guard. `serve` routes requests to it;
+/// commands that act through the use cases without serving (`seed`) build the same.
+///
+/// # Errors
+/// When a URL or key is malformed.
+pub fn app_state(settings: &Settings, storage: &Storage) -> anyhow::Result<AppState> {
+{% if cache == "redis" %}    // No redis.url (a new checkout): the in-process cache, and no Redis to probe.
+    let redis = if settings.redis.url.is_empty() {
+        tracing::info!("no redis.url: caching in this process's memory");
+        None
+    } else {
+        Some(
+            RedisConnection::connect_lazy(&settings.redis)
+                .context("redis.url is not a valid Redis URL")?,
+        )
+    };
+    let redis_probe = redis
+        .as_ref()
+        .map(|redis| RedisProbe::new(redis.clone(), settings.http.probe_timeout()));
+{% endif -%}
+{% if example %}    let cipher = FieldCipher::from_config(settings.database.encryption_keys.expose())?;
+{% if cache == "redis" %}    let (item_cache, redis_probe): (Arc<dyn ItemCache>, _) =
+        match (redis, redis_probe, settings.cache.backend) {
+            (Some(redis), Some(probe), CacheBackend::Redis) => {
+                let breaker = Breaker::new(
+                    &settings.cache.redis.breaker,
+                    Duration::from_millis(settings.redis.command_timeout_ms),
+                );
+                let cache = RedisItemCache::new(redis, breaker.clone(), &settings.cache.redis);
+                (Arc::new(cache), Some(probe.with_breaker(breaker)))
+            }
+            (_, probe, _) => (
+                Arc::new(MemoryItemCache::new(&settings.cache.memory)),
+                probe,
+            ),
+        };
+{% else %}    // One replica's own memory: the `cache` option chose no Redis for this service.
+    let item_cache: Arc<dyn ItemCache> = Arc::new(MemoryItemCache::new(&settings.cache.memory));
+{% endif %}    let webhook =
+        Webhook::start(&settings.webhook).context("webhook: cannot build the HTTP client")?;
+{% endif -%}
+{% if cache == "redis" %}    let mut probes: Vec<Arc<dyn DependencyProbe>> = vec![storage.probe()];
+    if let Some(redis_probe) = redis_probe {
+        probes.push(Arc::new(redis_probe));
+    }
+{% else %}    let probes: Vec<Arc<dyn DependencyProbe>> = vec![storage.probe()];
+{% endif %}
+    let pool_gauges = storage.clone();
+    let metrics = MetricsEndpoint {
+        metrics: Metrics::global(SERVICE_NAME, env!("CARGO_PKG_VERSION")),
+        collectors: Arc::new([
+            Arc::new(move || pool_gauges.record_metrics()) as Arc<dyn Fn() + Send + Sync>
+        ]),
+    };
+    let access = AccessGuard::new(&settings.auth, &settings.rate_limit)?;
+    forget_idle_callers(access.limits.clone());
+    Ok(AppState {
+        settings: Arc::new(settings.http.clone()),
+        cursors: CursorCodec::new(settings.http.cursor_secret.expose().as_bytes()),
+        access,
+{% if graphql %}        graphql: settings.graphql.clone(),
+{% endif %}        probes: probes.into(),
+        metrics,
+{% if example %}        items: ItemService::new(
+            storage.items(cipher),
+            item_cache,
+            Arc::new(WebhookItemNotifier::new(webhook)),
+            Arc::new(TokioSpawner),
+        ),
+        tenants: TenantService::new(storage.tenants(), Arc::new(TokioSpawner)),
+{% endif %}    })
 }
 
 /// Drops the rate-limit state of callers that went quiet, once a minute, so a scan from many

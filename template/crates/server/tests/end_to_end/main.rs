@@ -57,6 +57,7 @@ mod items_graphql;
 {% endif -%}
 {% if example -%}
 mod items_metrics;
+mod items_seed;
 mod items_traces;
 {% endif -%}
 {% if messaging != "none" -%}
