@@ -44,7 +44,7 @@ pub enum Command {
     /// Print the effective configuration, secrets redacted.
     Config,
 {% if example %}    /// Load development and demo data through the use cases (two tenants and their items);
-    /// running it again changes nothing. Refused when APP_ENV=production.
+    /// running it again changes nothing. Only with APP_ENV local or test.
     Seed,
 {% endif %}    /// Exit 0 when the local service answers /health/ready with 200 (for container health checks).
     Healthcheck {
@@ -109,10 +109,15 @@ pub fn run(cli: Cli) -> ExitCode {
         return ExitCode::from(2);
     }
 {% endif -%}
-{% if example %}    if matches!(cli.command, Command::Seed) && sources.environment == "production" {
+{% if example %}    // Demo data only where data is disposable: a laptop (`local`) or a test. Any other name
+    // (production, staging, a typo of either) is refused before a connection is opened.
+    if matches!(cli.command, Command::Seed)
+        && !matches!(sources.environment.as_str(), "local" | "test")
+    {
         eprintln!(
-            "{SERVICE_NAME}: refusing to seed with APP_ENV=production; demo data is for \
-             development and demos"
+            "{SERVICE_NAME}: refusing to seed with APP_ENV={}; demo data goes only into \
+             APP_ENV=local or test",
+            sources.environment
         );
         return ExitCode::from(2);
     }
@@ -187,8 +192,8 @@ async fn dispatch(
 {% endif %}    }
 }
 
-{% if example %}/// Loads the demo data (`seed.rs`) through the use cases `serve` would build, into the
-/// configured database (migrated first when `serve` would migrate it).
+{% if example %}/// Loads the demo data (`seed.rs`) through the use cases `serve` would build (webhooks off),
+/// into the configured database (migrated first when `serve` would migrate it).
 async fn seed(settings: Settings, sources: &Sources) -> anyhow::Result<ExitCode> {
     let identity = telemetry::ServiceIdentity {
         name: SERVICE_NAME,
@@ -197,6 +202,10 @@ async fn seed(settings: Settings, sources: &Sources) -> anyhow::Result<ExitCode>
     };
     // The audit lines of what the seed writes go where the service's go.
     let _telemetry = telemetry::init(&settings.telemetry, &identity)?;
+    // Demo data is not announced to webhook receivers: deliveries leave from an in-process
+    // queue that this command, ending right after its writes, would drop half-sent.
+    let mut settings = settings;
+    settings.webhook.url = Default::default();
     let storage = Storage::open(&settings, true).await?;
     if settings.database.migrate_on_start {
         storage.migrate_up().await?;

@@ -1,11 +1,15 @@
 //! `seed`: development and demo data (two tenants, items in both states), loaded through the
-//! use cases with the wiring `serve` uses, so it passes the same rules, writes the same audit
-//! lines and outbox events, and keeps the cache right.
+//! use cases with the wiring `serve` uses, so it passes the same rules and writes the same
+//! audit lines, outbox events and shared (Redis) cache entries. Webhooks are the exception
+//! (`cli.rs` turns them off for this command): they leave from an in-process queue that a
+//! short-lived command would drop half-sent.
 //!
-//! Running it again changes nothing: tenants have fixed ids and are created only when absent,
-//! each item is created with an idempotency key of its own (a repeat returns the first one),
-//! and an item is archived only when it is not archived yet. It must never run in production
-//! (`cli.rs` refuses it there): demo rows in a real tenant's data are a support incident.
+//! Running it again changes nothing in data it wrote: tenants have fixed ids and are created
+//! only when absent, each item is created with an idempotency key of its own (a repeat returns
+//! that item as it is now), and an item is archived only when it is not archived yet. A run
+//! stopped half-way is completed by the next. It must never run against real data: `cli.rs`
+//! allows it only with `APP_ENV` `local` or `test`, as demo rows in a customer's tenant are a
+//! support incident.
 
 use anyhow::Context;
 use domain::auth::{Principal, Role};
@@ -80,11 +84,13 @@ pub async fn seed(tenants: &TenantService, items: &ItemService) -> anyhow::Resul
                 ItemName::parse(item_name)?,
                 description.map(ItemDescription::parse).transpose()?,
             );
-            // The key names the demo item; the fingerprint is its content, so editing the demo
-            // data above and seeding again is refused rather than answered with the old item.
+            // The key names the demo item; the fingerprint is a digest of its content (never
+            // the content: a description is sealed at rest), so editing the demo data above and
+            // seeding again is refused rather than answered with the old item.
+            let content = format!("{item_name}\n{}", description.unwrap_or_default());
             let idempotency = Idempotency {
                 key: IdempotencyKey::parse(&format!("seed-{id}-{number}"))?,
-                fingerprint: format!("{item_name}|{}", description.unwrap_or_default()),
+                fingerprint: hex_sha256(content.as_bytes()),
             };
             let created = items
                 .create(&admin, new, Some(idempotency))
@@ -115,4 +121,13 @@ pub async fn seed(tenants: &TenantService, items: &ItemService) -> anyhow::Resul
         }
     }
     Ok(seeded)
+}
+
+/// The SHA-256 of `bytes`, in lower-case hex.
+fn hex_sha256(bytes: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }

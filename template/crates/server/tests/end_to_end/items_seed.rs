@@ -1,5 +1,6 @@
 //! `seed`, run as a developer runs it: the demo data arrives through the use cases, a second
-//! run changes nothing, and production refuses it before touching the database.
+//! run changes nothing, a run stopped half-way is completed by the next, and any environment
+//! but `local` and `test` refuses it before touching the database.
 
 use crate::cli::command;
 use crate::support::{database_url, run};
@@ -43,7 +44,7 @@ fn seed(database: &str, environment: &str) -> (std::process::ExitStatus, String,
 }
 
 #[sqlx::test(migrations = "../../migrations")]
-async fn seeding_twice_gives_the_same_data_and_production_refuses_it(
+async fn seeding_twice_gives_the_same_data_and_only_local_or_test_may_seed(
     options: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
@@ -72,13 +73,30 @@ async fn seeding_twice_gives_the_same_data_and_production_refuses_it(
     );
     assert_eq!(rows(&pool).await, first, "a second run changes nothing");
 
-    sqlx::query("TRUNCATE items, tenants CASCADE")
+    // A run stopped half-way (here: before the second tenant) is completed by the next.
+    sqlx::query("DELETE FROM items WHERE tenant_id = '0190f5d2-7e1c-7000-8000-0000000000a2'")
         .execute(&pool)
         .await
         .unwrap();
-    let (status, summary, stderr) = seed(&database, "production");
-    assert_eq!(status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("refusing to seed"), "{stderr}");
-    assert!(summary.is_empty(), "{summary}");
-    assert!(rows(&pool).await.is_empty(), "production wrote nothing");
+    sqlx::query("DELETE FROM tenants WHERE id = '0190f5d2-7e1c-7000-8000-0000000000a2'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, summary, stderr) = seed(&database, "test");
+    assert!(status.success(), "{stderr}");
+    assert_eq!(
+        summary,
+        "seed: 1 tenants created, 3 items created, 1 items changed"
+    );
+    assert_eq!(rows(&pool).await.len(), 2 + 6);
+
+    // Anywhere but a laptop or a test, it is refused before it connects.
+    let before = rows(&pool).await;
+    for environment in ["production", "staging"] {
+        let (status, summary, stderr) = seed(&database, environment);
+        assert_eq!(status.code(), Some(2), "{environment}: {stderr}");
+        assert!(stderr.contains("refusing to seed"), "{stderr}");
+        assert!(summary.is_empty(), "{summary}");
+    }
+    assert_eq!(rows(&pool).await, before, "the refused runs wrote nothing");
 }
