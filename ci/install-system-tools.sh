@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the non-Python tools the harness needs, pinned where the registry allows:
-# shellcheck (Debian; actionlint runs it on workflow scripts), promtool (Debian's prometheus
-# package; checks and unit-tests the alert rules), chromium (Debian; opens /docs headless) and
-# cargo-deny (crates.io).
+# the linter shellcheck (Debian; actionlint runs it on workflow scripts), promtool (Debian's
+# prometheus package; checks and unit-tests the alert rules), chromium (Debian; opens /docs
+# headless), cargo-deny (crates.io) and the compiler generated services pin.
 set -euo pipefail
 
 if ! command -v shellcheck >/dev/null; then
@@ -48,3 +48,24 @@ if ! installed=$(cargo deny --version 2>/dev/null) || [[ "$installed" != *" $ver
     cargo install --quiet --locked cargo-deny --version "$version" --root "$root"
 fi
 cargo deny --version
+
+# The compiler generated services pin (template/rust-toolchain.toml): every cargo command the
+# harness runs inside one resolves that name through rustup, and rustup must not have to
+# download it mid-run. When the installed stable is that very release, the name points at it
+# (the same files, nothing fetched); otherwise rustup installs it from static.rust-lang.org.
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+channel=$(sed -n 's/^channel = "\(.*\)"$/\1/p' "$here/../template/rust-toolchain.toml")
+[[ -n $channel ]] || { echo "template/rust-toolchain.toml names no channel" >&2; exit 1; }
+host=$(rustc -vV | sed -n 's/^host: //p')
+if ! rustup toolchain list | grep -q "^$channel-$host"; then
+    toolchains=${RUSTUP_HOME:-$HOME/.rustup}/toolchains
+    if [[ $(rustc +stable --version 2>/dev/null) == "rustc $channel "* && -d "$toolchains/stable-$host" ]]; then
+        echo "toolchain $channel: the installed stable is that release, naming it"
+        ln -s "stable-$host" "$toolchains/$channel-$host"
+    else
+        echo "installing toolchain $channel with rustfmt and clippy (static.rust-lang.org)"
+        rustup toolchain install "$channel" --profile minimal --component rustfmt,clippy
+    fi
+fi
+rustup run "$channel" cargo clippy --version
+rustup run "$channel" rustfmt --version

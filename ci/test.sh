@@ -175,6 +175,12 @@ manifests_valid() {
         echo "== $overlay"
         kubectl kustomize "$overlay" | "$python_tools/kubernetes-validate" --strict - || return 1
     done
+    # Admission policies are Kyverno resources, which kubernetes-validate does not know: they
+    # are checked against Kyverno's own schema, vendored (tests/schemas/README.md).
+    [[ -d deploy/kubernetes/policies ]] || return 0
+    echo "== deploy/kubernetes/policies"
+    "$python_tools/check-jsonschema" --schemafile "$repo/tests/schemas/kyverno.io_clusterpolicy_v1.json" \
+        deploy/kubernetes/policies/*.yaml
 }
 
 alerts_valid() {
@@ -193,9 +199,13 @@ checkov_clean() {
         --framework kubernetes dockerfile -d "$rendered"
 }
 
+# actionlint and zizmor for the workflows; SchemaStore's schemas (vendored in check-jsonschema)
+# for the workflows and the Dependabot configuration, which actionlint does not read.
 workflows_clean() {
     "$python_tools/actionlint" .github/workflows/*.yml &&
-        "$python_tools/zizmor" --offline .github/workflows/
+        "$python_tools/zizmor" --offline .github/ &&
+        "$python_tools/check-jsonschema" --builtin-schema vendor.github-workflows .github/workflows/*.yml &&
+        "$python_tools/check-jsonschema" --builtin-schema vendor.dependabot .github/dependabot.yml
 }
 
 # The release binary run as the Dockerfile runs it (uid 65532, read-only working directory,

@@ -1,11 +1,10 @@
-//! The in-process adapter ring: ports served from the service's own memory. `MemoryItemCache`
-//! is the cache to use without Redis (tests, a single replica, a laptop). It must not be the
-//! only copy of anything: what it holds is lost on restart, by design.
+//! The in-process adapter ring: ports served from the service's own memory. Each resource's
+//! cache (in `resources`) is the one to use without Redis (tests, a single replica, a laptop).
+//! It must not be the only copy of anything: what it holds is lost on restart, by design.
 
-{% if example %}mod item_cache;
+pub mod resources;
 
-pub use item_cache::MemoryItemCache;
-{% endif %}use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 
 /// In-process cache settings, the `[cache.memory]` section of the configuration.
 #[derive(Debug, Clone, Deserialize, Serialize)]

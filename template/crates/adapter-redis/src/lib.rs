@@ -6,13 +6,12 @@
 
 mod breaker;
 mod connection;
-{% if example %}mod item_cache;
-{% endif %}mod probe;
+mod probe;
+pub mod resources;
 
 pub use breaker::{Breaker, BreakerSettings};
 pub use connection::{RedisConnection, RedisSettings};
-{% if example %}pub use item_cache::RedisItemCache;
-{% endif %}pub use probe::RedisProbe;
+pub use probe::RedisProbe;
 
 use serde::{Deserialize, Serialize};
 

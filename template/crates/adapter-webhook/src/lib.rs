@@ -8,9 +8,7 @@
 //! slows the request that caused the event. This crate must not know HTTP routes or SQL.
 
 mod delivery;
-{% if example %}mod item_notifier;
-{% endif %}pub mod signature;
+pub mod resources;
+pub mod signature;
 
 pub use delivery::{Delivery, QueueFull, Webhook, WebhookSettings};
-{% if example %}pub use item_notifier::WebhookItemNotifier;
-{% endif %}

@@ -12,13 +12,15 @@ use std::time::Duration;
 use adapter_http::cursor::CursorCodec;
 use adapter_http::rate_limit::RateLimits;
 use adapter_http::{AccessGuard, AppState, MetricsEndpoint, router};
-{% if example %}use adapter_memory::MemoryItemCache;
+{% if example %}use adapter_memory::resources::MemoryItemCache;
 {% endif -%}
 {% if cache == "redis" -%}
-{% if example %}use adapter_redis::{Breaker, RedisItemCache};
+{% if example %}use adapter_redis::Breaker;
+use adapter_redis::resources::RedisItemCache;
 {% endif %}use adapter_redis::{RedisConnection, RedisProbe};
 {% endif -%}
-{% if example %}use adapter_webhook::{Webhook, WebhookItemNotifier};
+{% if example %}use adapter_webhook::Webhook;
+use adapter_webhook::resources::WebhookItemNotifier;
 {% endif %}
 use anyhow::Context;
 use domain::health::DependencyProbe;

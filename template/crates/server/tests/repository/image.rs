@@ -23,3 +23,65 @@ fn the_image_runs_as_nonroot_and_checks_its_own_health() {
         "nothing runs a shell in the runtime stage (distroless has none): {runtime}"
     );
 }
+
+/// The `major.minor.patch` after `key` and `=` (with or without quotes) on the first line
+/// that starts with `key`.
+fn version_after(text: &str, key: &str) -> Option<(u32, u32, u32)> {
+    let line = text
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix(key))?;
+    let value = line
+        .trim_start()
+        .strip_prefix('=')?
+        .trim()
+        .trim_matches('"');
+    let mut numbers = value.split('.').map(|number| number.parse().ok());
+    let version = (
+        numbers.next()??,
+        numbers.next()??,
+        numbers.next().unwrap_or(Some(0))?,
+    );
+    numbers.next().is_none().then_some(version)
+}
+
+#[test]
+fn one_toolchain_builds_every_checkout_and_the_image() {
+    let toolchain = std::fs::read_to_string(format!("{ROOT}/rust-toolchain.toml")).unwrap();
+    let dockerfile = std::fs::read_to_string(format!("{ROOT}/Dockerfile")).unwrap();
+    let manifest = std::fs::read_to_string(format!("{ROOT}/Cargo.toml")).unwrap();
+
+    // An exact release, not a channel that moves under the project (`stable`, `1.95`).
+    let channel = toolchain
+        .lines()
+        .find_map(|line| line.strip_prefix("channel = "))
+        .expect("rust-toolchain.toml names a channel")
+        .trim_matches('"');
+    assert_eq!(
+        channel
+            .split('.')
+            .filter(|n| n.parse::<u32>().is_ok())
+            .count(),
+        3,
+        "the toolchain is pinned to major.minor.patch: {channel}"
+    );
+    let pinned = version_after(&toolchain, "channel").unwrap();
+    assert_eq!(
+        version_after(&dockerfile, "ARG RUST_VERSION"),
+        Some(pinned),
+        "the Dockerfile builds with the toolchain rust-toolchain.toml pins"
+    );
+    assert!(
+        dockerfile.contains("\nFROM rust:${RUST_VERSION}-"),
+        "the build stage's image is the one RUST_VERSION names"
+    );
+    let oldest = version_after(&manifest, "rust-version").expect("Cargo.toml states its MSRV");
+    assert!(
+        oldest <= pinned,
+        "rust-version {oldest:?} is the oldest supported compiler, at most the pinned {pinned:?}"
+    );
+    // Without it the image scanner and the SBOM see Debian's packages and none of the crates.
+    assert!(
+        dockerfile.contains("cargo auditable build --release --locked"),
+        "the release binary carries its dependency list for scanners"
+    );
+}

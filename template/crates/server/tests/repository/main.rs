@@ -10,6 +10,9 @@ mod alerts;
 {% endif -%}
 mod architecture;
 mod image;
+{% if kubernetes and ci == "github" -%}
+mod image_policy;
+{% endif -%}
 {% if kubernetes -%}
 mod manifests;
 {% endif -%}
