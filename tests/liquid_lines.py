@@ -14,7 +14,7 @@ import sys
 
 # The files allowed to branch: the composition root (crates/server/src), test support, and a
 # few module lists. Lower it when a file stops branching; raise it only with a reason.
-BUDGET = 24
+BUDGET = 23
 
 # One tag: from `{%` to the first `%}` after it.
 TAG = r"\{%(?:(?!%\}).)*%\}"

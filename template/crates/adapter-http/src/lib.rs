@@ -18,6 +18,7 @@ mod openapi;
 mod problem;
 pub mod rate_limit;
 mod request_id;
+mod resources;
 mod router;
 pub mod security;
 mod state;

@@ -12,18 +12,15 @@ use utoipa_axum::routes;
 
 use crate::problem::{FieldError, Problem};
 use crate::state::AppState;
-use crate::{health, me};
-{% if example %}use crate::{items, tenants};
-{% endif %}
+use crate::{health, me, resources};
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "{{project-name}}", description = "{{description}}"),
     tags(
         (name = "health", description = "Liveness and readiness for orchestrators"),
         (name = "auth", description = "The caller, as the service sees it"),
-{% if example %}        (name = "tenants", description = "Owners of the example items"),
-        (name = "items", description = "The example resource: copy its pattern, then delete it"),
-{% endif %}    ),
+    ),
     components(schemas(Problem, FieldError))
 )]
 struct ApiDoc;
@@ -34,15 +31,15 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     // utoipa copies `license` from Cargo.toml; the service declares none, so say nothing
     // rather than publish an empty license name.
     document.info.license = None;
+    document
+        .tags
+        .get_or_insert_with(Vec::new)
+        .extend(resources::tags());
     OpenApiRouter::with_openapi(document)
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
-{% if example %}        .nest(
-            "/api/v1",
-            me::routes().merge(tenants::routes()).merge(items::routes()),
-        )
-{% else %}        .nest("/api/v1", me::routes())
-{% endif %}}
+        .nest("/api/v1", me::routes().merge(resources::routes()))
+}
 
 /// A response header in the document: name, type, description.
 type HeaderDoc<'a> = (&'a str, Type, &'a str);
