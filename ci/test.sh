@@ -173,8 +173,7 @@ absent() {
 # about custom resources), the custom ones (Argo Rollouts, Kyverno) by tests/crd_validate.py
 # against their published schemas, vendored (tests/schemas/README.md).
 manifests_valid() {
-    local overlay rendered
-    rendered=$(mktemp)
+    local overlay rendered="$scratch/rendered-$variant.yaml"
     for overlay in deploy/kubernetes/overlays/*/; do
         echo "== $overlay"
         kubectl kustomize "$overlay" >"$rendered" &&
@@ -221,8 +220,9 @@ release_drain() {
 
 no_unrendered_liquid() {
     # `{{` or `{%` left in any file means a placeholder or tag was not rendered. GitHub
-    # Actions expressions (`${{ ... }}`) are meant to stay.
-    if grep -rIn --exclude-dir=.git --exclude-dir=target -E '(^|[^$])\{\{|\{%' .; then
+    # Actions expressions (`${{ ... }}`) and Argo Rollouts' analysis arguments (`{{args.`)
+    # are meant to stay.
+    if grep -rInP --exclude-dir=.git --exclude-dir=target '(^|[^$])\{\{(?!args\.)|\{%' .; then
         return 1
     fi
     echo "no Liquid left in $(find . -type f -not -path './.git/*' | wc -l) files"

@@ -28,16 +28,19 @@ SCHEMAS = {
     ("argoproj.io/v1alpha1", "Rollout"): "argoproj.io_rollout_v1alpha1.json",
     ("argoproj.io/v1alpha1", "AnalysisTemplate"): "argoproj.io_analysistemplate_v1alpha1.json",
 }
-# Groups kubernetes-validate checks itself: core ("v1") and the built-in API groups.
-BUILT_IN_SUFFIXES = (".k8s.io",)
-BUILT_IN_GROUPS = {"apps", "batch", "autoscaling", "policy"}
+# The API groups Kubernetes itself serves, which kubernetes-validate checks: core ("v1") and
+# these, listed one by one because custom groups can end in `.k8s.io` too (Gateway API's
+# `gateway.networking.k8s.io`, `snapshot.storage.k8s.io`).
+BUILT_IN_GROUPS = {
+    "admissionregistration.k8s.io", "apiextensions.k8s.io", "apps", "autoscaling", "batch",
+    "certificates.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io",
+    "flowcontrol.apiserver.k8s.io", "networking.k8s.io", "node.k8s.io", "policy",
+    "rbac.authorization.k8s.io", "resource.k8s.io", "scheduling.k8s.io", "storage.k8s.io",
+}
 
 
 def built_in(api_version: str) -> bool:
-    if "/" not in api_version:
-        return True
-    group = api_version.split("/", 1)[0]
-    return group in BUILT_IN_GROUPS or group.endswith(BUILT_IN_SUFFIXES)
+    return "/" not in api_version or api_version.split("/", 1)[0] in BUILT_IN_GROUPS
 
 
 def main() -> int:
@@ -46,22 +49,27 @@ def main() -> int:
     for name in sys.argv[2:]:
         text = sys.stdin.read() if name == "-" else pathlib.Path(name).read_text(encoding="utf-8")
         for index, document in enumerate(yaml.safe_load_all(text)):
-            if not document:
+            if document is None:
                 continue
             where = f"{name}[{index}]"
-            api_version, kind = document.get("apiVersion", ""), document.get("kind", "")
+            if not isinstance(document, dict) or not isinstance(document.get("apiVersion"), str):
+                problems.append(f"{where}: not a Kubernetes object (a mapping with an apiVersion)")
+                continue
+            api_version, kind = document["apiVersion"], document.get("kind", "")
             if built_in(api_version):
                 continue
             schema_file = SCHEMAS.get((api_version, kind))
             if schema_file is None:
                 problems.append(f"{where}: no schema vendored for {api_version} {kind}")
                 continue
-            label = f"{where} {kind}/{document.get('metadata', {}).get('name', '?')}"
+            metadata = document.get("metadata")
+            name_of = metadata.get("name", "?") if isinstance(metadata, dict) else "?"
+            label = f"{where} {kind}/{name_of}"
             before = len(problems)
             extra = set(document) - {"apiVersion", "kind", "metadata", "spec"}
             if extra:
                 problems.append(f"{label}: unknown top-level fields {sorted(extra)}")
-            if not isinstance(document.get("metadata"), dict) or not document["metadata"].get("name"):
+            if not isinstance(metadata, dict) or not metadata.get("name"):
                 problems.append(f"{label}: metadata.name is missing")
             schema = json.loads((schema_dir / schema_file).read_text(encoding="utf-8"))
             validator = jsonschema.Draft202012Validator(schema)
