@@ -4,23 +4,12 @@
 
 use std::path::Path;
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-
-/// The value after `key:` on each line that has it, in order.
-fn values_of<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
-    text.lines()
-        .filter_map(|line| {
-            let rest = line.trim_start().trim_start_matches("- ");
-            rest.strip_prefix(key)?.strip_prefix(':')
-        })
-        .map(|value| value.trim().trim_matches('"'))
-        .collect()
-}
+use crate::manifests::values_of;
+use crate::{ROOT, read};
 
 #[test]
 fn every_alert_links_a_runbook_that_explains_it() {
-    let rules = std::fs::read_to_string(Path::new(ROOT).join("deploy/kubernetes/base/alerts.yaml"))
-        .unwrap();
+    let rules = read("deploy/kubernetes/base/alerts.yaml");
     let alerts = values_of(&rules, "alert");
     let runbooks = values_of(&rules, "runbook_url");
     assert!(alerts.len() >= 5, "{alerts:?}");

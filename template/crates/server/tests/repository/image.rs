@@ -3,11 +3,11 @@
 //! because the binary checks its own readiness. (hadolint and checkov lint the file in the
 //! template's harness; this test pins what the service relies on.)
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+use crate::read;
 
 #[test]
 fn the_image_runs_as_nonroot_and_checks_its_own_health() {
-    let dockerfile = std::fs::read_to_string(format!("{ROOT}/Dockerfile")).unwrap();
+    let dockerfile = read("Dockerfile");
     let runtime = dockerfile.rsplit("\nFROM ").next().expect("a final stage");
     assert!(
         runtime.starts_with("gcr.io/distroless/cc-debian12:nonroot"),
@@ -46,9 +46,9 @@ fn version_after(text: &str, key: &str) -> Option<(u32, u32, u32)> {
 
 #[test]
 fn one_toolchain_builds_every_checkout_and_the_image() {
-    let toolchain = std::fs::read_to_string(format!("{ROOT}/rust-toolchain.toml")).unwrap();
-    let dockerfile = std::fs::read_to_string(format!("{ROOT}/Dockerfile")).unwrap();
-    let manifest = std::fs::read_to_string(format!("{ROOT}/Cargo.toml")).unwrap();
+    let toolchain = read("rust-toolchain.toml");
+    let dockerfile = read("Dockerfile");
+    let manifest = read("Cargo.toml");
 
     // An exact release, not a channel that moves under the project (`stable`, `1.95`).
     let channel = toolchain

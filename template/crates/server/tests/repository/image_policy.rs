@@ -4,23 +4,8 @@
 //! changes one of them and not the others would refuse its own releases, or admit anyone's.
 //! (The policy's schema is checked in the template's harness against Kyverno's.)
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(format!("{ROOT}/{path}")).unwrap()
-}
-
-/// The value after `key:` on the first line that has it, without quotes.
-fn value<'a>(text: &'a str, key: &str) -> &'a str {
-    text.lines()
-        .find_map(|line| {
-            let line = line.trim_start().trim_start_matches("- ");
-            line.strip_prefix(key)?.strip_prefix(':')
-        })
-        .unwrap_or_else(|| panic!("no {key}"))
-        .trim()
-        .trim_matches('"')
-}
+use crate::manifests::field;
+use crate::read;
 
 #[test]
 fn the_cluster_admits_only_images_the_release_workflow_signed() {
@@ -28,10 +13,10 @@ fn the_cluster_admits_only_images_the_release_workflow_signed() {
     let overlay = read("deploy/kubernetes/overlays/production/kustomization.yaml");
     let release = read(".github/workflows/release.yml");
 
-    assert_eq!(value(&policy, "apiVersion"), "kyverno.io/v1");
-    assert_eq!(value(&policy, "kind"), "ClusterPolicy");
+    assert_eq!(field(&policy, "", "apiVersion"), "kyverno.io/v1");
+    assert_eq!(field(&policy, "", "kind"), "ClusterPolicy");
     // Audit would only report: an unsigned image would still run.
-    assert_eq!(value(&policy, "failureAction"), "Enforce");
+    assert_eq!(field(&policy, "", "failureAction"), "Enforce");
     for promise in ["mutateDigest: true", "verifyDigest: true", "required: true"] {
         assert!(policy.contains(promise), "the policy lacks {promise}");
     }
@@ -45,7 +30,7 @@ fn the_cluster_admits_only_images_the_release_workflow_signed() {
 
     // ghcr.io/<owner>/<repository>: what the overlay deploys and release.yml pushes, in lower
     // case (registry paths are); the certificate names the repository as GitHub writes it.
-    let image = value(&overlay, "newName");
+    let image = field(&overlay, "", "newName");
     let repository = image
         .strip_prefix("ghcr.io/")
         .expect("production deploys the image release.yml pushes to ghcr.io");
@@ -53,12 +38,12 @@ fn the_cluster_admits_only_images_the_release_workflow_signed() {
     let signer =
         format!("https://github.com/{repository}/.github/workflows/release.yml@refs/heads/main");
     assert!(
-        value(&policy, "subject").eq_ignore_ascii_case(&signer),
+        field(&policy, "", "subject").eq_ignore_ascii_case(&signer),
         "the signer is release.yml of the repository production deploys from ({signer}), on the \
          branch it runs on"
     );
     assert_eq!(
-        value(&policy, "issuer"),
+        field(&policy, "", "issuer"),
         "https://token.actions.githubusercontent.com"
     );
     assert!(release.contains("    branches: [main]"));
@@ -67,7 +52,7 @@ fn the_cluster_admits_only_images_the_release_workflow_signed() {
     assert!(release.contains("cosign sign --yes --new-bundle-format=false"));
 
     // The production namespace is the one the overlay deploys into.
-    let namespace = value(&overlay, "namespace");
+    let namespace = field(&overlay, "", "namespace");
     assert!(
         policy.contains(&format!("namespaces: [{namespace}]")),
         "the policy guards the namespace production deploys into ({namespace})"

@@ -19,3 +19,11 @@ mod manifests;
 {% if ci == "github" -%}
 mod workflow;
 {% endif -%}
+
+/// The service's root folder, where the files these checks read live.
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+/// A file of this service, as text (a missing file fails the check that asked for it).
+fn read(path: &str) -> String {
+    std::fs::read_to_string(format!("{ROOT}/{path}")).unwrap()
+}

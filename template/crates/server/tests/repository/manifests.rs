@@ -4,10 +4,18 @@
 //! (canary, blue-green) judged by the same series and thresholds the alerts page on. Schema validity
 //! and checkov's policies are the template harness's job (`kubernetes-validate --strict`).
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+use crate::read;
 
-fn read(path: &str) -> String {
-    std::fs::read_to_string(format!("{ROOT}/{path}")).unwrap()
+/// The value after `key:` on each line that has it, in order, without a list dash before the
+/// key or quotes around the value. (The alert and policy checks read their YAML this way too.)
+pub(crate) fn values_of<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.trim_start().trim_start_matches("- ");
+            rest.strip_prefix(key)?.strip_prefix(':')
+        })
+        .map(|value| value.trim().trim_matches('"'))
+        .collect()
 }
 
 /// The number after `key:` (YAML) or `key =` (TOML) on the first line that has it.
@@ -68,14 +76,13 @@ fn block(text: &str, after: &str, key: &str) -> String {
         .join(" ")
 }
 
-/// The first line after the first line containing `after` that starts with `key:`, its value.
-fn field<'a>(text: &'a str, after: &str, key: &str) -> &'a str {
+/// The value of the first `key:` from the first line containing `after` on (`""`: from the top).
+pub(crate) fn field<'a>(text: &'a str, after: &str, key: &str) -> &'a str {
     let start = text.find(after).unwrap_or_else(|| panic!("no {after}"));
-    text[start..]
-        .lines()
-        .find_map(|line| line.trim_start().strip_prefix(&format!("{key}:")))
+    values_of(&text[start..], key)
+        .first()
+        .copied()
         .unwrap_or_else(|| panic!("no {key} after {after}"))
-        .trim()
 }
 
 /// `text` with its whitespace runs made single spaces: layout never decides a check.

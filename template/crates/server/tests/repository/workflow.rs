@@ -4,7 +4,7 @@
 //! schemas lint the files in the template's harness; these tests pin what must not silently
 //! disappear from them.)
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+use crate::read;
 
 /// A GitHub Actions expression around `inner` (dollar sign, two braces, ..., two braces),
 /// spelled so that the template engine this file was generated with does not take it for one
@@ -13,8 +13,9 @@ fn expression(inner: &str) -> String {
     format!("${}{} {inner} {}", '{', '{', "}}")
 }
 
-fn read(path: &str) -> String {
-    std::fs::read_to_string(format!("{ROOT}/{path}")).unwrap()
+/// `image@digest`, each an Actions expression: an image pinned by the digest it was pushed as.
+fn by_digest(image: &str, digest: &str) -> String {
+    format!("{}@{}", expression(image), expression(digest))
 }
 
 /// `text` from the first line containing `start` up to (not including) the next line that
@@ -138,11 +139,7 @@ fn the_release_scans_the_pushed_image_before_it_signs_it() {
             "the image is pushed with its SBOM and provenance: {build}"
         );
     }
-    let pushed = format!(
-        "{}@{}",
-        expression("steps.name.outputs.image"),
-        expression("steps.push.outputs.digest")
-    );
+    let pushed = by_digest("steps.name.outputs.image", "steps.push.outputs.digest");
     let scan = step(image_job, "uses: aquasecurity/trivy-action@");
     assert!(scan.contains(&format!("image-ref: {pushed}")), "{scan}");
     assert_scan_is_a_gate(scan);
@@ -162,9 +159,8 @@ fn the_release_scans_the_pushed_image_before_it_signs_it() {
         "keyless signing needs the OIDC token"
     );
     let signed = format!(
-        "IMAGE: {}@{}",
-        expression("needs.image.outputs.image"),
-        expression("needs.image.outputs.digest")
+        "IMAGE: {}",
+        by_digest("needs.image.outputs.image", "needs.image.outputs.digest")
     );
     let sign = step(sign_job, "name: Sign the image");
     assert!(sign.contains(&signed), "{sign}");
