@@ -102,6 +102,8 @@ note_for() {
             echo "0 warnings" ;;
         release-drain)
             grep -m1 '^requests ok' "$2" ;;
+        load-test)
+            grep -m1 '^load test:' "$2" | sed 's/^load test: //' ;;
         todo)
             grep -m1 'items:' "$2" ;;
         fuzz)
@@ -272,9 +274,12 @@ for variant in "${order[@]}"; do
         step "$variant" todo python3 "$repo/tests/todo_check.py" . "$logs/todo-ids-$variant.tsv"
         if [[ $variant == default ]]; then
             step "$variant" release-drain release_drain "$project"
+            # The generated load test, 10 s against the release service; its reports stay in logs.
+            step "$variant" load-test python3 "$repo/tests/load_test.py" "$CARGO_TARGET_DIR/release/$project" \
+                "$CARGO_TARGET_DIR/debug/load-test" config "$logs/load-test" 10
         fi
     else
-        for skipped in clippy sqlx-offline openapi hadolint kubernetes alerts checkov workflows cargo-deny test readme-curl fuzz todo release-drain; do
+        for skipped in clippy sqlx-offline openapi hadolint kubernetes alerts checkov workflows cargo-deny test readme-curl fuzz todo release-drain load-test; do
             record "$variant" "$skipped" SKIP 0 "build failed"
         done
     fi

@@ -13,6 +13,7 @@ pub mod cache;
 {% if example %}#[cfg(feature = "contract")]
 pub mod contract;
 {% endif %}pub mod detach;
+pub mod flags;
 pub mod health;
 pub mod id;
 pub mod idempotency;

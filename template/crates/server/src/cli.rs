@@ -210,7 +210,7 @@ async fn seed(settings: Settings, sources: &Sources) -> anyhow::Result<ExitCode>
     if settings.database.migrate_on_start {
         storage.migrate_up().await?;
     }
-    let state = crate::startup::app_state(&settings, &storage)?;
+    let state = crate::startup::app_state(&settings, &storage).await?;
     let outcome = crate::seed::seed(&state.tenants, &state.items).await;
     storage.close().await;
     let seeded = outcome?;

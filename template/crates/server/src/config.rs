@@ -3,11 +3,12 @@
 //! Layers, later wins: the `config/default.toml` compiled into the binary, the same file on
 //! disk, `config/<APP_ENV>.toml`, then environment variables `APP__<SECTION>__<KEY>`
 //! (`APP__DATABASE__URL`), then files named by `APP__<SECTION>__<KEY>_FILE` (secrets mounted by
-//! Kubernetes or Docker: `APP__AUTH__HS256_SECRET_FILE=/run/secrets/jwt`). Each adapter owns its section's type; this module only assembles
-//! them and checks what no single section can check alone.
+//! Kubernetes or Docker: `APP__AUTH__HS256_SECRET_FILE=/run/secrets/jwt`). Each adapter owns
+//! its section's type; this module assembles them and checks what no section can alone.
 
 use std::path::{Path, PathBuf};
 
+use adapter_flags::FlagSettings;
 use adapter_http::HttpSettings;
 use adapter_http::auth::AuthSettings;
 {% if graphql %}use adapter_http::graphql::GraphqlSettings;
@@ -36,8 +37,7 @@ const DEFAULTS: &str = include_str!("../../../config/default.toml");
 pub struct Settings {
     /// HTTP server: bind address, limits, timeouts.
     pub http: HttpSettings,
-    /// PostgreSQL: URL and pool (where the service can run without it, no URL means the
-    /// embedded SQLite database).
+    /// PostgreSQL: URL and pool (no URL: the embedded SQLite database, where there is one).
     pub database: PostgresSettings,
 {% if database == "postgres+sqlite" %}    /// The embedded SQLite database, used when `database.url` is empty.
     pub sqlite: SqliteSettings,
@@ -54,6 +54,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Per-principal and per-IP request budgets.
     pub rate_limit: RateLimitSettings,
+    /// Feature flags: their rules, and a file re-read while the service runs.
+    pub flags: FlagSettings,
 {% if graphql %}    /// GraphQL's query limits and introspection.
     pub graphql: GraphqlSettings,
 {% endif -%}
@@ -128,13 +130,13 @@ impl Settings {
         Ok(settings)
     }
 
-    /// Each section is checked by the crate that owns it; this adds what only the whole can
-    /// check: which servers the service runs on.
+    /// Each section is checked by the crate that owns it; this adds which servers it runs on.
     fn validate(&self, environment: &str) -> Result<(), ConfigError> {
         let checks = [
             self.http.validate(environment),
             self.auth.validate(environment),
             self.rate_limit.validate(),
+            self.flags.validate(),
             self.database.validate(environment),
 {% if database == "postgres+sqlite" %}            self.sqlite.validate(),
 {% endif -%}
@@ -194,9 +196,8 @@ impl Settings {
 {% endif %}        Ok(())
     }
 
-    /// The configuration as JSON with every secret redacted, for `config` and logs: each
-    /// secret is a `secrets::Secret` or `SecretUrl`, which serialise as `***` or with the
-    /// password masked, so nothing here lists them.
+    /// The configuration as JSON for `config` and logs: secrets are `secrets::Secret` or
+    /// `SecretUrl`, which serialise masked, so nothing here needs to list them.
     pub fn redacted(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
     }

@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapter_http::cursor::CursorCodec;
+{% if example %}use adapter_flags::OpenFeatureFlags;
+{% endif %}use adapter_http::cursor::CursorCodec;
 use adapter_http::rate_limit::RateLimits;
 use adapter_http::{AccessGuard, AppState, MetricsEndpoint, router};
 {% if example %}use adapter_memory::resources::MemoryItemCache;
@@ -71,7 +72,7 @@ impl Application {
         storage: impl Into<Storage>,
     ) -> anyhow::Result<Self> {
         let storage = storage.into();
-        let state = app_state(&settings, &storage)?;
+        let state = app_state(&settings, &storage).await?;
         let address = format!("{}:{}", settings.http.host, settings.http.port);
         let listener = TcpListener::bind(&address)
             .await
@@ -152,7 +153,7 @@ impl Application {
 ///
 /// # Errors
 /// When a URL or key is malformed.
-pub fn app_state(settings: &Settings, storage: &Storage) -> anyhow::Result<AppState> {
+pub async fn app_state(settings: &Settings, storage: &Storage) -> anyhow::Result<AppState> {
 {% if cache == "redis" %}    // No redis.url (a new checkout): the in-process cache, and no Redis to probe.
     let redis = if settings.redis.url.is_empty() {
         tracing::info!("no redis.url: caching in this process's memory");
@@ -187,6 +188,9 @@ pub fn app_state(settings: &Settings, storage: &Storage) -> anyhow::Result<AppSt
     let item_cache: Arc<dyn ItemCache> = Arc::new(MemoryItemCache::new(&settings.cache.memory));
 {% endif %}    let webhook =
         Webhook::start(&settings.webhook).context("webhook: cannot build the HTTP client")?;
+    let flags = OpenFeatureFlags::start(&settings.flags)
+        .await
+        .map_err(anyhow::Error::msg)?;
 {% endif -%}
 {% if cache == "redis" %}    let mut probes: Vec<Arc<dyn DependencyProbe>> = vec![storage.probe()];
     if let Some(redis_probe) = redis_probe {
@@ -214,6 +218,7 @@ pub fn app_state(settings: &Settings, storage: &Storage) -> anyhow::Result<AppSt
             storage.items(cipher),
             item_cache,
             Arc::new(WebhookItemNotifier::new(webhook)),
+            Arc::new(flags),
             Arc::new(TokioSpawner),
         ),
         tenants: TenantService::new(storage.tenants(), Arc::new(TokioSpawner)),

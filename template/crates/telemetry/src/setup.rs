@@ -8,7 +8,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, TracerProviderBuilder};
 use serde::{Deserialize, Serialize};
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, fmt};
@@ -145,10 +145,15 @@ fn install(
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
 
     // Each layer filters on its own: `log_filter` decides what is logged, while spans for
-    // tracing are always kept at INFO, so trace ids exist even when logs are quiet.
+    // tracing are always kept at INFO, so trace ids exist even when logs are quiet. Feature-flag
+    // evaluations are DEBUG events the traces keep and the log leaves out (one per evaluation).
     let traces = tracing_opentelemetry::layer()
         .with_tracer(tracer)
-        .with_filter(LevelFilter::INFO);
+        .with_filter(
+            Targets::new()
+                .with_default(LevelFilter::INFO)
+                .with_target("feature_flag", LevelFilter::DEBUG),
+        );
     let registry = tracing_subscriber::registry().with(traces);
     let installed = match settings.log_format {
         LogFormat::Json => registry

@@ -115,7 +115,7 @@ impl ItemState {
 /// The order of a listing.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum ItemOrder {
-    /// Oldest first (the default).
+    /// Oldest first (the default where the `items_newest_first` feature flag is off).
     CreatedAscending,
     /// Newest first.
     CreatedDescending,

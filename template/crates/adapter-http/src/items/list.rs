@@ -28,7 +28,8 @@ pub struct ListItemsQuery {
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
-    /// Order: `createdAt` (default), `-createdAt`, `name` or `-name` (`-` for descending).
+    /// Order: `createdAt`, `-createdAt`, `name` or `-name` (`-` for descending). Without it,
+    /// `createdAt`, or `-createdAt` where the `items_newest_first` feature flag is on.
     #[param(inline, value_type = Option<SortName>, example = "-createdAt")]
     sort: Option<String>,
     /// Only items with this status.
@@ -43,7 +44,7 @@ pub struct ListItemsQuery {
 /// The orders a listing accepts, as the `sort` parameter spells them.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 pub enum SortName {
-    /// Oldest first (the default).
+    /// Oldest first (the default where the `items_newest_first` feature flag is off).
     #[serde(rename = "createdAt")]
     CreatedAscending,
     /// Newest first.
@@ -91,6 +92,16 @@ fn parse_sort(sort: Option<&str>) -> Result<ItemSort, ApiError> {
             "sort",
             format!("{other:?} is not one of createdAt, -createdAt, name, -name"),
         )),
+    }
+}
+
+/// How the `sort` parameter spells `sort` (the inverse of `parse_sort`).
+fn sort_name(sort: ItemSort) -> &'static str {
+    match sort {
+        ItemSort::CreatedAscending => "createdAt",
+        ItemSort::CreatedDescending => "-createdAt",
+        ItemSort::NameAscending => "name",
+        ItemSort::NameDescending => "-name",
     }
 }
 
@@ -156,7 +167,8 @@ pub(crate) struct PageRequest<'a> {
     pub tenant: Uuid,
     /// Page size; `None` for the default.
     pub limit: Option<u32>,
-    /// `createdAt`, `-createdAt`, `name` or `-name`; `None` for `createdAt`.
+    /// `createdAt`, `-createdAt`, `name` or `-name`; `None` for the caller's default (the use
+    /// case's, which a feature flag decides).
     pub sort: Option<&'a str>,
     /// `active` or `archived`; `None` for both.
     pub status: Option<&'a str>,
@@ -204,9 +216,13 @@ pub(crate) async fn page_of(
     principal: &Principal,
     request: &PageRequest<'_>,
 ) -> Result<PageOf, ApiError> {
+    let sort = match request.sort {
+        Some(sort) => sort.to_owned(),
+        None => sort_name(state.items.default_sort(principal).await).to_owned(),
+    };
     let query = SealedQuery {
         tenant: request.tenant,
-        sort: request.sort.unwrap_or("createdAt").to_owned(),
+        sort,
         status: request.status.map(str::to_owned),
     };
     let sort = parse_sort(Some(&query.sort))?;

@@ -421,6 +421,7 @@ fn counted_router(
         }),
         Arc::new(domain::items::InMemoryItemCache::default()),
         Arc::new(domain::items::RecordingItemNotifier::default()),
+        Arc::new(domain::flags::AllOff),
         Arc::new(crate::support::OnTokio),
     );
     state.tenants = TenantService::new(

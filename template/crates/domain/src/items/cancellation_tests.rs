@@ -101,6 +101,7 @@ fn service_over(
         repository,
         cache,
         notifier,
+        Arc::new(crate::flags::AllOff),
         Arc::new(crate::detach::OnTokio),
     )
 }

@@ -37,4 +37,4 @@ pub use model::{
 };
 pub use notifier::{ItemNotifier, NotifyError};
 pub use repository::ItemRepository;
-pub use service::ItemService;
+pub use service::{ItemService, NEWEST_FIRST};

@@ -14,11 +14,12 @@ use tracing::instrument;
 use super::{
     CacheError, CreateItemError, CreatedItem, DeleteItemError, ExpectedVersion, GetItemError,
     Idempotency, Item, ItemCache, ItemChanges, ItemId, ItemNotifier, ItemPage, ItemRepository,
-    ListItems, ListItemsError, NewItem, UpdateItem, UpdateItemError,
+    ItemSort, ListItems, ListItemsError, NewItem, UpdateItem, UpdateItemError,
 };
 use crate::audit;
 use crate::auth::{Forbidden, Permission, Principal};
 use crate::detach::{self, Spawn};
+use crate::flags::{Flag, Flags};
 use crate::single_flight::SingleFlight;
 use crate::tenants::TenantId;
 
@@ -38,24 +39,42 @@ pub struct ItemService {
     repository: Arc<dyn ItemRepository>,
     cache: Arc<dyn ItemCache>,
     notifier: Arc<dyn ItemNotifier>,
+    flags: Arc<dyn Flags>,
     spawner: Arc<dyn Spawn>,
     loads: Arc<SingleFlight<(TenantId, ItemId), Item, GetItemError>>,
 }
 
+/// The example flag: a list that names no order comes newest first instead of oldest first.
+/// A change of default is the kind of change a flag is for: clients that rely on the old order
+/// keep it until their tenant is let in, and the kill switch restores it without a deploy.
+pub const NEWEST_FIRST: Flag = Flag::new("items_newest_first");
+
 impl ItemService {
-    /// A service over the given repository, cache and notifier; writes run on `spawner`.
+    /// A service over the given repository, cache, notifier and flags; writes run on `spawner`.
     pub fn new(
         repository: Arc<dyn ItemRepository>,
         cache: Arc<dyn ItemCache>,
         notifier: Arc<dyn ItemNotifier>,
+        flags: Arc<dyn Flags>,
         spawner: Arc<dyn Spawn>,
     ) -> Self {
         Self {
             repository,
             cache,
             notifier,
+            flags,
             spawner,
             loads: Arc::new(SingleFlight::default()),
+        }
+    }
+
+    /// The order of a list that names none: oldest first, or newest first for callers
+    /// [`NEWEST_FIRST`] is on for. Every way in (REST, GraphQL) asks here, so they agree.
+    pub async fn default_sort(&self, principal: &Principal) -> ItemSort {
+        if self.flags.is_enabled(NEWEST_FIRST, principal).await {
+            ItemSort::CreatedDescending
+        } else {
+            ItemSort::CreatedAscending
         }
     }
 
@@ -460,9 +479,45 @@ mod tests {
             repository,
             cache.clone(),
             notifier.clone(),
+            Arc::new(crate::flags::AllOff),
             Arc::new(crate::detach::OnTokio),
         );
         (service, cache, notifier)
+    }
+
+    /// Flags on for one tenant only, as an allow list would have them.
+    struct OnForTenant(TenantId);
+
+    #[async_trait::async_trait]
+    impl Flags for OnForTenant {
+        async fn is_enabled(&self, flag: Flag, principal: &Principal) -> bool {
+            flag == NEWEST_FIRST && principal.tenant() == self.0.as_uuid()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_list_that_names_no_order_is_newest_first_only_where_the_flag_is_on() {
+        let (early, others) = (TenantId::generate(), TenantId::generate());
+        let service = ItemService::new(
+            Arc::new(InMemoryItemRepository::default()),
+            Arc::new(InMemoryItemCache::default()),
+            Arc::new(RecordingItemNotifier::default()),
+            Arc::new(OnForTenant(early)),
+            Arc::new(crate::detach::OnTokio),
+        );
+        assert_eq!(
+            service.default_sort(&admin(early)).await,
+            ItemSort::CreatedDescending
+        );
+        assert_eq!(
+            service.default_sort(&admin(others)).await,
+            ItemSort::CreatedAscending
+        );
+        assert_eq!(
+            with_twins().0.default_sort(&admin(early)).await,
+            ItemSort::CreatedAscending,
+            "with every flag off, the order from before the flag"
+        );
     }
 
     #[tokio::test]

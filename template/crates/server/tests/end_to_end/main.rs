@@ -56,6 +56,7 @@ mod items_embedded;
 mod items_graphql;
 {% endif -%}
 {% if example -%}
+mod items_flags;
 mod items_metrics;
 mod items_seed;
 mod items_traces;

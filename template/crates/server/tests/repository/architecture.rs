@@ -69,13 +69,14 @@ fn the_domain_depends_on_no_infrastructure() {
 }
 
 /// The adapter rings: each may depend on the domain and its own technology, never on another.
-const ADAPTERS: [&str; 8] = [
+const ADAPTERS: [&str; 9] = [
     "adapter-http",
     "adapter-postgres",
     "adapter-sqlite",
     "adapter-redis",
     "adapter-memory",
     "adapter-webhook",
+    "adapter-flags",
     "adapter-rabbitmq",
     "adapter-nats",
 ];
@@ -117,7 +118,7 @@ fn the_field_cipher_knows_no_database_domain_or_adapter() {
 }
 
 #[test]
-fn the_webhook_and_memory_adapters_know_no_other_ring_but_the_domain() {
+fn the_webhook_memory_and_flag_adapters_know_no_other_ring_but_the_domain() {
     assert_free_of(
         "adapter-webhook",
         &foreign_to("adapter-webhook", &["axum", "sqlx", "redis"]),
@@ -125,6 +126,10 @@ fn the_webhook_and_memory_adapters_know_no_other_ring_but_the_domain() {
     assert_free_of(
         "adapter-memory",
         &foreign_to("adapter-memory", &["axum", "sqlx", "redis", "reqwest"]),
+    );
+    assert_free_of(
+        "adapter-flags",
+        &foreign_to("adapter-flags", &["axum", "sqlx", "redis", "reqwest"]),
     );
 }
 

@@ -104,6 +104,7 @@ pub fn state(
             Arc::new(domain::items::InMemoryItemRepository::default()),
             Arc::new(domain::items::InMemoryItemCache::default()),
             Arc::new(domain::items::RecordingItemNotifier::default()),
+            Arc::new(domain::flags::AllOff),
             Arc::new(OnTokio),
         ),
         tenants: domain::tenants::TenantService::new(

@@ -1,0 +1,224 @@
+//! The OpenFeature provider this service ships: flags from configuration and the flags file,
+//! decided by `rules.rs`, re-read while the service runs.
+//!
+//! The rules in force sit behind one lock as a whole set, swapped in one step: an evaluation
+//! sees the old set or the new one, never half of each. A file that fails its checks is refused
+//! with an error in the log and a counted refusal, and the last good set stays in force, so a
+//! typo in a ConfigMap cannot turn every flag off at once.
+//!
+//! This module must not know the domain's flags or record telemetry (`telemetry.rs` does, as an
+//! OpenFeature hook, so it stays when another provider replaces this one).
+
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use open_feature::provider::{FeatureProvider, ProviderMetadata, ResolutionDetails};
+use open_feature::{
+    EvaluationContext, EvaluationError, EvaluationErrorCode, EvaluationReason, EvaluationResult,
+    StructValue,
+};
+use uuid::Uuid;
+
+use crate::rules::{Caller, Why, decide};
+use crate::settings::{FlagRules, FlagSettings, expiry, read_file};
+
+/// The evaluation context field that carries the tenant (the targeting key is the subject).
+pub const TENANT_FIELD: &str = "tenant";
+
+/// The provider's name in traces and metrics (`feature_flag.provider.name`).
+pub const PROVIDER_NAME: &str = "configuration";
+
+/// The rules in force, shared by the provider and the reloader.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    base: FlagRules,
+    file: Option<PathBuf>,
+    current: Arc<RwLock<Arc<FlagRules>>>,
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reload {
+    /// The file had the rules already in force.
+    Unchanged,
+    /// The file's new rules are in force.
+    Applied,
+    /// The file was refused (the message says why); the last good rules stay in force.
+    Refused(String),
+}
+
+impl RuleSet {
+    /// The rules `settings` name now (configuration, then the file over it).
+    ///
+    /// # Errors
+    /// When the file cannot be read or holds an invalid flag.
+    pub fn load(settings: &FlagSettings) -> Result<Self, String> {
+        let rules = settings.current_rules()?;
+        warn_of_expired(&rules);
+        Ok(Self {
+            base: settings.rules.clone(),
+            file: (!settings.file.is_empty()).then(|| PathBuf::from(&settings.file)),
+            current: Arc::new(RwLock::new(Arc::new(rules))),
+        })
+    }
+
+    /// The rules in force.
+    #[must_use]
+    pub fn current(&self) -> Arc<FlagRules> {
+        // A panic while holding the lock cannot leave the set half-written (it is swapped
+        // whole), so a poisoned lock still holds a good set.
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Reads the file again and puts its rules in force if they pass every check.
+    pub fn reload(&self) -> Reload {
+        let Some(file) = &self.file else {
+            return Reload::Unchanged;
+        };
+        let mut rules = self.base.clone();
+        match read_file(file) {
+            Ok(from_file) => rules.extend(from_file),
+            Err(error) => {
+                tracing::error!(%error, "flags file refused: the last good flags stay in force");
+                metrics::counter!("feature_flag_reloads_total", "outcome" => "refused")
+                    .increment(1);
+                return Reload::Refused(error);
+            }
+        }
+        if *self.current() == rules {
+            return Reload::Unchanged;
+        }
+        warn_of_expired(&rules);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(rules);
+        tracing::info!(file = %file.display(), "flags file changed: its flags are in force");
+        metrics::counter!("feature_flag_reloads_total", "outcome" => "applied").increment(1);
+        Reload::Applied
+    }
+
+    /// Re-reads the file every `interval` until the runtime stops (nothing to do without one).
+    pub fn reload_every(&self, interval: Duration) {
+        if self.file.is_none() {
+            return;
+        }
+        let rules = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                rules.reload();
+            }
+        });
+    }
+}
+
+/// A flag past its expiry still works, but its owner is told at each load: failing the start
+/// on a date would take production down for a calendar reason.
+fn warn_of_expired(rules: &FlagRules) {
+    let today = time::OffsetDateTime::now_utc().date();
+    for (key, rule) in rules {
+        if expiry(rule).is_ok_and(|expires| expires < today) {
+            tracing::warn!(flag = %key, owner = %rule.owner, expires = %rule.expires, "feature flag past its expiry: remove it");
+        }
+    }
+}
+
+/// The OpenFeature provider over a [`RuleSet`]. Flags are booleans; asking for another type is
+/// a type mismatch, and an unknown key is `FLAG_NOT_FOUND` (the caller's default applies).
+pub struct ConfiguredProvider {
+    rules: RuleSet,
+    metadata: ProviderMetadata,
+}
+
+impl ConfiguredProvider {
+    /// A provider answering from `rules`.
+    #[must_use]
+    pub fn new(rules: RuleSet) -> Self {
+        Self {
+            rules,
+            metadata: ProviderMetadata::new(PROVIDER_NAME),
+        }
+    }
+}
+
+fn not_boolean() -> EvaluationError {
+    EvaluationError {
+        code: EvaluationErrorCode::TypeMismatch,
+        message: Some("this provider's flags are booleans".to_owned()),
+    }
+}
+
+#[async_trait]
+impl FeatureProvider for ConfiguredProvider {
+    fn metadata(&self) -> &ProviderMetadata {
+        &self.metadata
+    }
+
+    async fn resolve_bool_value(
+        &self,
+        flag_key: &str,
+        evaluation_context: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<bool>> {
+        let rules = self.rules.current();
+        let rule = rules.get(flag_key).ok_or_else(|| EvaluationError {
+            code: EvaluationErrorCode::FlagNotFound,
+            message: Some(format!("no flag {flag_key:?} is configured")),
+        })?;
+        let tenant = evaluation_context
+            .custom_fields
+            .get(TENANT_FIELD)
+            .and_then(|value| value.as_str())
+            .and_then(|tenant| Uuid::parse_str(tenant).ok());
+        let caller = Caller {
+            tenant,
+            subject: evaluation_context.targeting_key.as_deref(),
+        };
+        let decision = decide(flag_key, rule, caller);
+        Ok(ResolutionDetails {
+            value: decision.on,
+            variant: Some(if decision.on { "on" } else { "off" }.to_owned()),
+            reason: Some(match decision.why {
+                Why::Disabled => EvaluationReason::Disabled,
+                Why::Listed => EvaluationReason::TargetingMatch,
+                Why::Everyone => EvaluationReason::Static,
+                Why::Share => EvaluationReason::Split,
+            }),
+            flag_metadata: None,
+        })
+    }
+
+    async fn resolve_int_value(
+        &self,
+        _flag_key: &str,
+        _evaluation_context: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<i64>> {
+        Err(not_boolean())
+    }
+
+    async fn resolve_float_value(
+        &self,
+        _flag_key: &str,
+        _evaluation_context: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<f64>> {
+        Err(not_boolean())
+    }
+
+    async fn resolve_string_value(
+        &self,
+        _flag_key: &str,
+        _evaluation_context: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<String>> {
+        Err(not_boolean())
+    }
+
+    async fn resolve_struct_value(
+        &self,
+        _flag_key: &str,
+        _evaluation_context: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<StructValue>> {
+        Err(not_boolean())
+    }
+}
