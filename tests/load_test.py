@@ -40,6 +40,9 @@ env = {
 if os.environ.get("REDIS_URL"):
     env["APP__REDIS__URL"] = os.environ["REDIS_URL"]
 
+# A database of this run's own: the last run's tenants and items would skew the list pages.
+subprocess.run(["psql", database, "-q", "-c", "DROP DATABASE IF EXISTS harness_load_test"],
+               check=True, capture_output=True)
 os.makedirs(reports, exist_ok=True)
 log = open(os.path.join(reports, "load-test-service.log"), "w")
 server = subprocess.Popen([service, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)

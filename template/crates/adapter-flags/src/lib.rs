@@ -33,15 +33,13 @@ pub struct OpenFeatureFlags {
 }
 
 impl OpenFeatureFlags {
-    /// The shipped provider over `settings`, re-reading the flags file every
-    /// `reload_interval_ms` for as long as the runtime runs.
-    ///
-    /// # Errors
-    /// When the flags file cannot be read or holds an invalid flag.
-    pub async fn start(settings: &FlagSettings) -> Result<Self, String> {
-        let rules = RuleSet::load(settings)?;
+    /// The shipped provider over `settings`, re-reading the flags file (a bad one is refused,
+    /// `RuleSet::load`) and checking expiries every `reload_interval_ms` for as long as the
+    /// runtime runs.
+    pub async fn start(settings: &FlagSettings) -> Self {
+        let rules = RuleSet::load(settings);
         rules.reload_every(Duration::from_millis(settings.reload_interval_ms));
-        Ok(Self::over(ConfiguredProvider::new(rules)).await)
+        Self::over(ConfiguredProvider::new(rules)).await
     }
 
     /// Any OpenFeature provider behind the port, with the same telemetry. Each instance has an
@@ -102,7 +100,7 @@ mod tests {
 
     fn settings(rules: FlagRules, file: &str) -> FlagSettings {
         FlagSettings {
-            file: file.to_owned(),
+            path: file.to_owned(),
             reload_interval_ms: 100,
             rules,
         }
@@ -151,7 +149,7 @@ mod tests {
         let tenant = Uuid::new_v4();
         for enabled in [true, false] {
             let rules = FlagRules::from([("new_list".to_owned(), rule(enabled))]);
-            let flags = OpenFeatureFlags::start(&settings(rules, "")).await.unwrap();
+            let flags = OpenFeatureFlags::start(&settings(rules, "")).await;
             assert_eq!(
                 flags.is_enabled(NEW_LIST, &principal(tenant)).await,
                 enabled
@@ -170,7 +168,7 @@ mod tests {
         let mut listed = rule(false);
         listed.tenants = vec![early];
         let rules = FlagRules::from([("new_list".to_owned(), listed)]);
-        let flags = OpenFeatureFlags::start(&settings(rules, "")).await.unwrap();
+        let flags = OpenFeatureFlags::start(&settings(rules, "")).await;
         assert!(flags.is_enabled(NEW_LIST, &principal(early)).await);
         assert!(!flags.is_enabled(NEW_LIST, &principal(other)).await);
     }
@@ -178,9 +176,7 @@ mod tests {
     #[tokio::test]
     async fn a_changed_file_takes_effect_without_a_restart_and_a_bad_one_is_refused() {
         let file = FlagsFile::with(&flag_file(false));
-        let flags = OpenFeatureFlags::start(&settings(FlagRules::new(), &file.path()))
-            .await
-            .unwrap();
+        let flags = OpenFeatureFlags::start(&settings(FlagRules::new(), &file.path())).await;
         let someone = principal(Uuid::new_v4());
         assert!(!flags.is_enabled(NEW_LIST, &someone).await);
 
@@ -204,7 +200,7 @@ mod tests {
     #[test]
     fn a_reload_reports_what_it_did() {
         let file = FlagsFile::with(&flag_file(false));
-        let rules = RuleSet::load(&settings(FlagRules::new(), &file.path())).unwrap();
+        let rules = RuleSet::load(&settings(FlagRules::new(), &file.path()));
         assert_eq!(rules.reload(), Reload::Unchanged);
         file.write(&flag_file(true));
         assert_eq!(rules.reload(), Reload::Applied);
@@ -217,6 +213,39 @@ mod tests {
         };
         assert!(why.contains("cannot read"), "{why}");
         assert!(rules.current()["new_list"].enabled, "the last good flags");
+    }
+
+    #[test]
+    fn a_bad_file_at_start_is_refused_and_configuration_s_rules_serve_until_a_good_one() {
+        let file = FlagsFile::with("[new_list]\nenabled = \"yes\"\n");
+        let configured = FlagRules::from([("new_list".to_owned(), rule(true))]);
+        let rules = RuleSet::load(&settings(configured, &file.path()));
+        assert!(rules.current()["new_list"].enabled, "configuration's rule");
+        assert!(matches!(rules.reload(), Reload::Refused(_)));
+        file.write(&flag_file(false));
+        assert_eq!(rules.reload(), Reload::Applied);
+        assert!(
+            !rules.current()["new_list"].enabled,
+            "the file's rule once it is good"
+        );
+    }
+
+    #[test]
+    fn flags_past_their_expiry_are_counted_and_still_answer() {
+        let mut expired = rule(true);
+        expired.expires = "2001-01-31".to_owned();
+        let rules = RuleSet::load(&settings(
+            FlagRules::from([
+                ("old".to_owned(), expired),
+                ("new_list".to_owned(), rule(true)),
+            ]),
+            "",
+        ));
+        assert_eq!(rules.watch_expiry(), 1);
+        assert!(
+            rules.current()["old"].enabled,
+            "an expired flag still works"
+        );
     }
 
     /// Keeps each event's name and fields, as `name key=value ...`.
@@ -257,7 +286,7 @@ mod tests {
             metrics::with_local_recorder(&recorder, || {
                 runtime.block_on(async {
                     let rules = FlagRules::from([("new_list".to_owned(), rule(true))]);
-                    let flags = OpenFeatureFlags::start(&settings(rules, "")).await.unwrap();
+                    let flags = OpenFeatureFlags::start(&settings(rules, "")).await;
                     flags.is_enabled(NEW_LIST, &principal(tenant)).await;
                     flags.is_enabled(NEW_LIST, &principal(tenant)).await;
                     flags
@@ -277,7 +306,11 @@ mod tests {
             "{events}"
         );
         assert!(
-            events.contains("feature_flag.key=unknown error.type=FLAG_NOT_FOUND"),
+            events.contains(
+                "feature_flag message=feature_flag.evaluation feature_flag.key=unknown \
+                 feature_flag.provider.name=configuration feature_flag.result.variant=default \
+                 feature_flag.result.reason=error error.type=FLAG_NOT_FOUND"
+            ),
             "{events}"
         );
         let exposition = metrics.render();

@@ -3,14 +3,15 @@
 //!
 //! The rules in force sit behind one lock as a whole set, swapped in one step: an evaluation
 //! sees the old set or the new one, never half of each. A file that fails its checks is refused
-//! with an error in the log and a counted refusal, and the last good set stays in force, so a
-//! typo in a ConfigMap cannot turn every flag off at once.
+//! with an error in the log (once per distinct error) and a counted refusal, and the last good
+//! set stays in force (at start, configuration's), so a typo in a ConfigMap can neither turn
+//! every flag off at once nor stop a new pod. Flags past their expiry are counted and named.
 //!
 //! This module must not know the domain's flags or record telemetry (`telemetry.rs` does, as an
 //! OpenFeature hook, so it stays when another provider replaces this one).
 
 use std::path::PathBuf;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,10 +20,11 @@ use open_feature::{
     EvaluationContext, EvaluationError, EvaluationErrorCode, EvaluationReason, EvaluationResult,
     StructValue,
 };
+use time::Date;
 use uuid::Uuid;
 
 use crate::rules::{Caller, Why, decide};
-use crate::settings::{FlagRules, FlagSettings, expiry, read_file};
+use crate::settings::{FlagRule, FlagRules, FlagSettings, expiry, read_file};
 
 /// The evaluation context field that carries the tenant (the targeting key is the subject).
 pub const TENANT_FIELD: &str = "tenant";
@@ -36,6 +38,15 @@ pub struct RuleSet {
     base: FlagRules,
     file: Option<PathBuf>,
     current: Arc<RwLock<Arc<FlagRules>>>,
+    /// What the log was last told, so a file refused every period is logged once per error and
+    /// expired flags once a day, not at every tick.
+    told: Arc<Mutex<Told>>,
+}
+
+#[derive(Debug, Default)]
+struct Told {
+    refusal: Option<String>,
+    expired_on: Option<Date>,
 }
 
 /// What a reload did.
@@ -50,18 +61,25 @@ pub enum Reload {
 }
 
 impl RuleSet {
-    /// The rules `settings` name now (configuration, then the file over it).
-    ///
-    /// # Errors
-    /// When the file cannot be read or holds an invalid flag.
-    pub fn load(settings: &FlagSettings) -> Result<Self, String> {
-        let rules = settings.current_rules()?;
-        warn_of_expired(&rules);
-        Ok(Self {
+    /// The rules `settings` name now: configuration's, with the file's over them. A file that
+    /// cannot be read or fails its checks is refused as a reload would refuse it, and the
+    /// service starts on configuration's rules: new pods must start while a ConfigMap is bad,
+    /// and the next good file puts its rules in force.
+    #[must_use]
+    pub fn load(settings: &FlagSettings) -> Self {
+        // Both outcomes exist from the start, so the first refusal is an increase an alert sees.
+        for outcome in ["applied", "refused"] {
+            metrics::counter!("feature_flag_reloads_total", "outcome" => outcome).increment(0);
+        }
+        let rules = Self {
             base: settings.rules.clone(),
-            file: (!settings.file.is_empty()).then(|| PathBuf::from(&settings.file)),
-            current: Arc::new(RwLock::new(Arc::new(rules))),
-        })
+            file: (!settings.path.is_empty()).then(|| PathBuf::from(&settings.path)),
+            current: Arc::new(RwLock::new(Arc::new(settings.rules.clone()))),
+            told: Arc::default(),
+        };
+        rules.reload();
+        rules.watch_expiry();
+        rules
     }
 
     /// The rules in force.
@@ -81,27 +99,56 @@ impl RuleSet {
         match read_file(file) {
             Ok(from_file) => rules.extend(from_file),
             Err(error) => {
-                tracing::error!(%error, "flags file refused: the last good flags stay in force");
                 metrics::counter!("feature_flag_reloads_total", "outcome" => "refused")
                     .increment(1);
+                let mut told = self.told();
+                if told.refusal.as_ref() != Some(&error) {
+                    tracing::error!(%error, "flags file refused: the last good flags stay in force");
+                    told.refusal = Some(error.clone());
+                }
                 return Reload::Refused(error);
             }
         }
+        self.told().refusal = None;
         if *self.current() == rules {
             return Reload::Unchanged;
         }
-        warn_of_expired(&rules);
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(rules);
         tracing::info!(file = %file.display(), "flags file changed: its flags are in force");
         metrics::counter!("feature_flag_reloads_total", "outcome" => "applied").increment(1);
+        // New rules may bring expired flags: tell today, even if today was told already.
+        self.told().expired_on = None;
         Reload::Applied
     }
 
-    /// Re-reads the file every `interval` until the runtime stops (nothing to do without one).
-    pub fn reload_every(&self, interval: Duration) {
-        if self.file.is_none() {
-            return;
+    /// Counts the flags past their expiry in `feature_flags_expired` and, once a day, names each
+    /// with its owner in a warning. A flag past its expiry still works: failing on a date would
+    /// take production down for a calendar reason.
+    pub fn watch_expiry(&self) -> usize {
+        let today = time::OffsetDateTime::now_utc().date();
+        let rules = self.current();
+        let expired: Vec<(&String, &FlagRule)> = rules
+            .iter()
+            .filter(|(_, rule)| expiry(rule).is_ok_and(|expires| expires < today))
+            .collect();
+        let count = u32::try_from(expired.len()).unwrap_or(u32::MAX);
+        metrics::gauge!("feature_flags_expired").set(f64::from(count));
+        let mut told = self.told();
+        if told.expired_on != Some(today) {
+            for (key, rule) in &expired {
+                tracing::warn!(flag = %key, owner = %rule.owner, expires = %rule.expires, "feature flag past its expiry: remove it");
+            }
+            told.expired_on = Some(today);
         }
+        expired.len()
+    }
+
+    fn told(&self) -> std::sync::MutexGuard<'_, Told> {
+        self.told.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Re-reads the file and checks expiries every `interval` until the runtime stops.
+    pub fn reload_every(&self, interval: Duration) {
         let rules = self.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(interval);
@@ -110,19 +157,9 @@ impl RuleSet {
             loop {
                 ticks.tick().await;
                 rules.reload();
+                rules.watch_expiry();
             }
         });
-    }
-}
-
-/// A flag past its expiry still works, but its owner is told at each load: failing the start
-/// on a date would take production down for a calendar reason.
-fn warn_of_expired(rules: &FlagRules) {
-    let today = time::OffsetDateTime::now_utc().date();
-    for (key, rule) in rules {
-        if expiry(rule).is_ok_and(|expires| expires < today) {
-            tracing::warn!(flag = %key, owner = %rule.owner, expires = %rule.expires, "feature flag past its expiry: remove it");
-        }
     }
 }
 

@@ -2,10 +2,11 @@
 //!
 //! Flags come from two places. Configuration (`config/*.toml` and `APP__FLAGS__RULES__<KEY>__...`
 //! variables) holds each flag's starting rule and is read once at start. An optional flags file
-//! (`flags.file`, a Kubernetes ConfigMap in production) holds the rules an operator changes while
+//! (`flags.path`, a Kubernetes ConfigMap in production) holds the rules an operator changes while
 //! the service runs: it is re-read every `reload_interval_ms`, and its rules replace those of the
-//! same key from configuration. Everything is checked before it is used: at start a bad section
-//! or file stops the service, and later a bad file is refused while the last good rules stay.
+//! same key from configuration. Everything is checked before it is used: a bad section stops the
+//! start like any bad setting; a bad file is refused with an error, and the service keeps the
+//! last good rules (at start, configuration's), so a typo in a ConfigMap never stops new pods.
 //!
 //! This module must not evaluate flags (`rules.rs` does) or touch OpenFeature.
 
@@ -27,8 +28,9 @@ const MAX_KEY_CHARS: usize = 64;
 #[serde(deny_unknown_fields)]
 pub struct FlagSettings {
     /// A TOML file with one table per flag (the same fields as under `rules`), re-read while the
-    /// service runs; its flags replace those of the same key in `rules`. Empty: no file.
-    pub file: String,
+    /// service runs; its flags replace those of the same key in `rules`. Empty: no file. (Not
+    /// named `file`: `APP__FLAGS__FILE` would be read as a secret file, `config.rs`.)
+    pub path: String,
     /// How often the file is re-read, in milliseconds (at least 100).
     pub reload_interval_ms: u64,
     /// The flags from configuration, by key.
@@ -87,26 +89,27 @@ pub enum RolloutBy {
 }
 
 impl FlagSettings {
-    /// Checks the section and, when one is named, the flags file.
+    /// Checks the section. The flags file is checked each time it is read (`provider.rs`): it
+    /// changes while the service runs, and a bad one must not stop a start.
     ///
     /// # Errors
-    /// A message naming the flag (or file) and what is wrong with it.
+    /// A message naming the setting or flag and what is wrong with it.
     pub fn validate(&self) -> Result<(), String> {
         if self.reload_interval_ms < 100 {
             return Err("flags.reload_interval_ms must be at least 100".to_owned());
         }
-        check_rules(&self.rules).map_err(|error| format!("flags.rules.{error}"))?;
-        self.current_rules().map(|_| ())
+        check_rules(&self.rules).map_err(|error| format!("flags.rules.{error}"))
     }
 
-    /// The rules in force now: configuration's, with the file's (when one is named) over them.
+    /// The rules configuration and the file (when one is named) give now, the file's over
+    /// configuration's.
     ///
     /// # Errors
     /// When the file cannot be read or holds an invalid flag.
     pub fn current_rules(&self) -> Result<FlagRules, String> {
         let mut rules = self.rules.clone();
-        if !self.file.is_empty() {
-            rules.extend(read_file(Path::new(&self.file))?);
+        if !self.path.is_empty() {
+            rules.extend(read_file(Path::new(&self.path))?);
         }
         Ok(rules)
     }
@@ -120,11 +123,11 @@ pub fn read_file(path: &Path) -> Result<FlagRules, String> {
     let shown = path.display();
     // Read here rather than through `Toml::file`, which takes a missing file for an empty one.
     let text = std::fs::read_to_string(path)
-        .map_err(|error| format!("flags.file {shown}: cannot read it: {error}"))?;
+        .map_err(|error| format!("flags.path {shown}: cannot read it: {error}"))?;
     let rules: FlagRules = Figment::from(Toml::string(&text))
         .extract()
-        .map_err(|error| format!("flags.file {shown}: {error}"))?;
-    check_rules(&rules).map_err(|error| format!("flags.file {shown}: {error}"))?;
+        .map_err(|error| format!("flags.path {shown}: {error}"))?;
+    check_rules(&rules).map_err(|error| format!("flags.path {shown}: {error}"))?;
     Ok(rules)
 }
 
@@ -199,7 +202,7 @@ mod tests {
 
     fn settings(rules: FlagRules) -> FlagSettings {
         FlagSettings {
-            file: String::new(),
+            path: String::new(),
             reload_interval_ms: 1000,
             rules,
         }
@@ -213,7 +216,8 @@ mod tests {
 
     #[test]
     fn each_invalid_field_is_refused_naming_the_flag() {
-        let cases: [(&str, fn(&mut FlagRule), &str); 4] = [
+        type Spoil = fn(&mut FlagRule);
+        let cases: [(&str, Spoil, &str); 4] = [
             ("no owner", |rule| rule.owner = " ".to_owned(), "owner"),
             (
                 "no date",
@@ -263,12 +267,13 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_or_invalid_file_is_refused_at_start() {
+    fn a_missing_or_invalid_file_is_refused_naming_it() {
         let folder = std::env::temp_dir().join(format!("flags-{}", Uuid::new_v4()));
         std::fs::create_dir_all(&folder).unwrap();
         let mut named = settings(FlagRules::new());
-        named.file = folder.join("absent.toml").display().to_string();
-        assert!(named.validate().unwrap_err().contains("cannot read"));
+        named.path = folder.join("absent.toml").display().to_string();
+        assert_eq!(named.validate(), Ok(()), "the section itself is valid");
+        assert!(named.current_rules().unwrap_err().contains("cannot read"));
 
         let file = folder.join("flags.toml");
         std::fs::write(
@@ -276,11 +281,9 @@ mod tests {
             "[f]\nowner = \"o\"\nexpires = \"2030-01-01\"\ncolour = 1\n",
         )
         .unwrap();
-        named.file = file.display().to_string();
-        assert!(
-            named.validate().unwrap_err().contains("colour"),
-            "unknown field named"
-        );
+        named.path = file.display().to_string();
+        let error = named.current_rules().unwrap_err();
+        assert!(error.contains("colour"), "unknown field named: {error}");
         std::fs::remove_dir_all(folder).unwrap();
     }
 
@@ -298,7 +301,7 @@ mod tests {
             ("a".to_owned(), rule()),
             ("b".to_owned(), rule()),
         ]));
-        both.file = file.display().to_string();
+        both.path = file.display().to_string();
         let rules = both.current_rules().unwrap();
         assert!(rules["a"].kill, "the file's rule for `a`");
         assert!(

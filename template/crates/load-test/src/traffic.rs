@@ -45,6 +45,11 @@ async fn prepare(_user: &mut GooseUser) -> TransactionResult {
     Ok(())
 }
 
+/// Why the preparation failed: it cannot.
+pub fn preparation_failure() -> Option<String> {
+    None
+}
+
 /// A user's first step: a token of its own, for a tenant of its own.
 async fn sign_in(user: &mut GooseUser) -> TransactionResult {
     let credentials = CREDENTIALS

@@ -188,9 +188,7 @@ pub async fn app_state(settings: &Settings, storage: &Storage) -> anyhow::Result
     let item_cache: Arc<dyn ItemCache> = Arc::new(MemoryItemCache::new(&settings.cache.memory));
 {% endif %}    let webhook =
         Webhook::start(&settings.webhook).context("webhook: cannot build the HTTP client")?;
-    let flags = OpenFeatureFlags::start(&settings.flags)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let flags = OpenFeatureFlags::start(&settings.flags).await;
 {% endif -%}
 {% if cache == "redis" %}    let mut probes: Vec<Arc<dyn DependencyProbe>> = vec![storage.probe()];
     if let Some(redis_probe) = redis_probe {

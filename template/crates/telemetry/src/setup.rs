@@ -8,10 +8,14 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter, TracerProviderBuilder};
 use serde::{Deserialize, Serialize};
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, fmt};
+
+/// The target of feature-flag evaluation events (`adapter-flags`' `TARGET`): one per
+/// evaluation, for traces, not logs.
+const FEATURE_FLAG_TARGET: &str = "feature_flag";
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -136,24 +140,28 @@ fn install(
     service: &ServiceIdentity,
     provider: SdkTracerProvider,
 ) -> Result<TelemetryGuard, TelemetryError> {
-    let filter =
+    let mut filter =
         EnvFilter::try_new(&settings.log_filter).map_err(|source| TelemetryError::Filter {
             filter: settings.log_filter.clone(),
             source,
         })?;
+    // Feature-flag evaluations are INFO events of the `feature_flag` target, one per
+    // evaluation: traces keep them as span events, the log leaves them out unless
+    // `log_filter` names the target itself (`info,feature_flag=info`).
+    if !settings.log_filter.contains(FEATURE_FLAG_TARGET)
+        && let Ok(quiet) = format!("{FEATURE_FLAG_TARGET}=warn").parse()
+    {
+        filter = filter.add_directive(quiet);
+    }
     let tracer = provider.tracer(service.name);
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
 
     // Each layer filters on its own: `log_filter` decides what is logged, while spans for
-    // tracing are always kept at INFO, so trace ids exist even when logs are quiet. Feature-flag
-    // evaluations are DEBUG events the traces keep and the log leaves out (one per evaluation).
+    // tracing are always kept at INFO, so trace ids exist even when logs are quiet. (A `Targets`
+    // filter here, next to the log's `EnvFilter`, made the log lose events: measured.)
     let traces = tracing_opentelemetry::layer()
         .with_tracer(tracer)
-        .with_filter(
-            Targets::new()
-                .with_default(LevelFilter::INFO)
-                .with_target("feature_flag", LevelFilter::DEBUG),
-        );
+        .with_filter(LevelFilter::INFO);
     let registry = tracing_subscriber::registry().with(traces);
     let installed = match settings.log_format {
         LogFormat::Json => registry

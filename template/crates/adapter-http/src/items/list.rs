@@ -29,7 +29,8 @@ pub struct ListItemsQuery {
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// Order: `createdAt`, `-createdAt`, `name` or `-name` (`-` for descending). Without it,
-    /// `createdAt`, or `-createdAt` where the `items_newest_first` feature flag is on.
+    /// the cursor's order, or `createdAt` (`-createdAt` where the `items_newest_first` feature
+    /// flag is on).
     #[param(inline, value_type = Option<SortName>, example = "-createdAt")]
     sort: Option<String>,
     /// Only items with this status.
@@ -167,8 +168,8 @@ pub(crate) struct PageRequest<'a> {
     pub tenant: Uuid,
     /// Page size; `None` for the default.
     pub limit: Option<u32>,
-    /// `createdAt`, `-createdAt`, `name` or `-name`; `None` for the caller's default (the use
-    /// case's, which a feature flag decides).
+    /// `createdAt`, `-createdAt`, `name` or `-name`; `None` for the cursor's, or without a
+    /// cursor the caller's default (the use case's, which a feature flag decides).
     pub sort: Option<&'a str>,
     /// `active` or `archived`; `None` for both.
     pub status: Option<&'a str>,
@@ -216,9 +217,17 @@ pub(crate) async fn page_of(
     principal: &Principal,
     request: &PageRequest<'_>,
 ) -> Result<PageOf, ApiError> {
-    let sort = match request.sort {
-        Some(sort) => sort.to_owned(),
-        None => sort_name(state.items.default_sort(principal).await).to_owned(),
+    // No order named: the cursor's, when there is one (the flag deciding the default may have
+    // changed since the first page, and a GraphQL client sends the same arguments again), or
+    // else the caller's default. A cursor that does not open is refused below.
+    let sealed_sort = request
+        .cursor
+        .and_then(|cursor| state.cursors.open::<SealedCursor>(cursor).ok())
+        .map(|sealed| sealed.sort);
+    let sort = match (request.sort, sealed_sort) {
+        (Some(sort), _) => sort.to_owned(),
+        (None, Some(sealed)) => sealed,
+        (None, None) => sort_name(state.items.default_sort(principal).await).to_owned(),
     };
     let query = SealedQuery {
         tenant: request.tenant,

@@ -65,6 +65,7 @@ struct Tenant {
 struct Run {
     credentials: Credentials,
     tenants: OnceLock<Vec<Arc<Tenant>>>,
+    failure: OnceLock<String>,
 }
 
 static RUN: OnceLock<Run> = OnceLock::new();
@@ -86,6 +87,7 @@ pub fn scenario(credentials: Credentials) -> Result<(Transaction, Scenario), Goo
     let _ = RUN.set(Run {
         credentials,
         tenants: OnceLock::new(),
+        failure: OnceLock::new(),
     });
     let scenario = scenario!("tenant user")
         .set_wait_time(Duration::from_millis(50), Duration::from_millis(400))?
@@ -153,8 +155,24 @@ async fn create(
     Ok(format!("/api/v1/tenants/{tenant}/items/{id}"))
 }
 
-/// Before any user starts: the tenants and their items.
+/// Why the preparation failed, if it did (goose does not stop the run for it).
+pub fn preparation_failure() -> Option<String> {
+    RUN.get()?.failure.get().cloned()
+}
+
+/// Before any user starts: the tenants and their items. A failure is kept for `main`, which
+/// exits with it.
 async fn prepare(user: &mut GooseUser) -> TransactionResult {
+    let outcome = create_tenants_and_items(user).await;
+    if let Err(error) = &outcome
+        && let Some(run) = RUN.get()
+    {
+        let _ = run.failure.set(format!("{error}"));
+    }
+    outcome
+}
+
+async fn create_tenants_and_items(user: &mut GooseUser) -> TransactionResult {
     let run = run()?;
     let ids = match run.credentials.given_tenants() {
         Some(given) => given,

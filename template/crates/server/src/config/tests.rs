@@ -49,6 +49,37 @@ fn environment_variables_override_files_and_bad_values_name_the_key() {
 }
 
 #[test]
+fn the_flags_file_is_named_by_a_variable_not_read_as_a_secret_file() {
+    figment::Jail::expect_with(|jail| {
+        let sources = Sources {
+            environment: "none".to_owned(),
+            directory: jail.directory().to_owned(),
+        };
+        // Kubernetes names the mounted ConfigMap this way (deploy/kubernetes/base): the path
+        // must reach `flags.path` as a path, not be read as a `*_FILE` secret.
+        jail.create_file(
+            "flags.toml",
+            "[f]\nowner = \"o\"\nexpires = \"2030-01-01\"\n",
+        )?;
+        jail.set_env("APP__FLAGS__PATH", "flags.toml");
+        jail.set_env("APP__FLAGS__RULES__NEW_CHECKOUT__OWNER", "checkout team");
+        jail.set_env("APP__FLAGS__RULES__NEW_CHECKOUT__EXPIRES", "2030-06-30");
+        jail.set_env("APP__FLAGS__RULES__NEW_CHECKOUT__ENABLED", "true");
+        let settings = Settings::load(&sources).map_err(|error| error.to_string())?;
+        assert_eq!(settings.flags.path, "flags.toml");
+        let rule = &settings.flags.rules["new_checkout"];
+        assert!(rule.enabled && rule.owner == "checkout team");
+        jail.set_env("APP__FLAGS__RULES__NEW_CHECKOUT__EXPIRES", "someday");
+        let error = Settings::load(&sources).unwrap_err().to_string();
+        assert!(
+            error.contains("flags.rules.new_checkout: expires"),
+            "{error}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
 fn production_refuses_the_development_cursor_secret() {
     figment::Jail::expect_with(|jail| {
         let sources = Sources {

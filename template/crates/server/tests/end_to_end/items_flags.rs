@@ -51,7 +51,7 @@ async fn a_flag_turned_on_for_one_tenant_in_the_file_changes_its_lists_only_and_
     let file = folder.join("flags.toml");
     std::fs::write(&file, flags_file(&[])).unwrap();
     let mut settings = test_settings();
-    settings.flags.file = file.display().to_string();
+    settings.flags.path = file.display().to_string();
     settings.flags.reload_interval_ms = 100;
     let app = TestApp::spawn_with(settings, PostgresPools::single(pool)).await;
     let (early, others) = (
@@ -63,6 +63,18 @@ async fn a_flag_turned_on_for_one_tenant_in_the_file_changes_its_lists_only_and_
         app.create_item(tenant, "newer").await;
         assert_eq!(names_listed(&app, tenant, None).await, ["older", "newer"]);
     }
+
+    // A first page, made while the flag is off, whose continuation a client will ask for the
+    // way GraphQL clients do: the same arguments (no order named) and the cursor.
+    let first = app
+        .client
+        .get(app.url(&format!("/api/v1/tenants/{early}/items?limit=1")))
+        .send()
+        .await
+        .unwrap();
+    let first: serde_json::Value = first.json().await.unwrap();
+    let next = first["links"]["next"].as_str().unwrap();
+    let cursor = next.split("cursor=").nth(1).unwrap().to_owned();
 
     // Written beside and renamed, as the kubelet swaps a ConfigMap's files.
     let next = folder.join("flags.next");
@@ -78,6 +90,24 @@ async fn a_flag_turned_on_for_one_tenant_in_the_file_changes_its_lists_only_and_
         names_listed(&app, &others, None).await,
         ["older", "newer"],
         "a tenant the flag is not on for keeps the old order"
+    );
+    let continued = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/tenants/{early}/items?limit=1&cursor={cursor}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        continued.status(),
+        StatusCode::OK,
+        "a list begun before the flag changed goes on in its own order"
+    );
+    let continued: serde_json::Value = continued.json().await.unwrap();
+    assert_eq!(
+        continued["items"][0]["name"], "newer",
+        "the page after `older`"
     );
     let sorted = app
         .client
