@@ -2,6 +2,7 @@
 //! in front authenticates): nobody in particular. Every request goes without `Authorization`,
 //! as the service expects behind its gateway. This module must not know what traffic is sent.
 
+use domain::auth::Role;
 use uuid::Uuid;
 
 /// No credentials at all.
@@ -16,24 +17,21 @@ impl Credentials {
         Ok(Self)
     }
 
-    /// Tenants are always created by the run.
+    /// No tokens were issued for given tenants: the traffic creates or picks its own.
     pub fn given_tenants(&self) -> Option<Vec<Uuid>> {
         None
     }
 
-    /// No `Authorization` header.
+    /// No `Authorization` header: the gateway would have checked who calls.
     ///
     /// # Errors
-    /// Never.
-    pub fn platform_admin(&self) -> Result<Option<String>, String> {
-        Ok(None)
-    }
-
-    /// No `Authorization` header.
-    ///
-    /// # Errors
-    /// Never.
-    pub fn principal(&self, _tenant: Uuid, _subject: &str) -> Result<Option<String>, String> {
+    /// Never; the signature matches the one of a service that checks tokens.
+    pub fn authorization(
+        &self,
+        _tenant: Uuid,
+        _subject: &str,
+        _role: Role,
+    ) -> Result<Option<String>, String> {
         Ok(None)
     }
 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 use goose::prelude::*;
 use uuid::Uuid;
 
+use domain::auth::Role;
+
 use crate::credentials::Credentials;
 use crate::slas::Sla;
 
@@ -50,14 +52,19 @@ pub fn preparation_failure() -> Option<String> {
     None
 }
 
-/// A user's first step: a token of its own, for a tenant of its own.
+/// A user's first step: a token of its own, for a tenant of its own (or, with issued tokens,
+/// one of the tenants they were issued for).
 async fn sign_in(user: &mut GooseUser) -> TransactionResult {
     let credentials = CREDENTIALS
         .get()
         .ok_or_else(|| "the traffic was not set up".to_owned())?;
-    let tenant = Uuid::new_v4();
-    let subject = format!("load-test-user-{}", user.weighted_users_index);
-    let authorization = credentials.principal(tenant, &subject)?;
+    let index = user.weighted_users_index;
+    let tenant = credentials
+        .given_tenants()
+        .filter(|given| !given.is_empty())
+        .map_or_else(Uuid::new_v4, |given| given[index % given.len()]);
+    let subject = format!("load-test-user-{index}");
+    let authorization = credentials.authorization(tenant, &subject, Role::Viewer)?;
     user.set_session_data(Session { authorization });
     Ok(())
 }

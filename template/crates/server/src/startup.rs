@@ -154,6 +154,8 @@ impl Application {
 /// # Errors
 /// When a URL or key is malformed.
 pub async fn app_state(settings: &Settings, storage: &Storage) -> anyhow::Result<AppState> {
+    // The recorder first: what the adapters built below record at their start is kept.
+    let exposition = Metrics::global(SERVICE_NAME, env!("CARGO_PKG_VERSION"));
 {% if cache == "redis" %}    // No redis.url (a new checkout): the in-process cache, and no Redis to probe.
     let redis = if settings.redis.url.is_empty() {
         tracing::info!("no redis.url: caching in this process's memory");
@@ -198,7 +200,7 @@ pub async fn app_state(settings: &Settings, storage: &Storage) -> anyhow::Result
 {% endif %}
     let pool_gauges = storage.clone();
     let metrics = MetricsEndpoint {
-        metrics: Metrics::global(SERVICE_NAME, env!("CARGO_PKG_VERSION")),
+        metrics: exposition,
         collectors: Arc::new([
             Arc::new(move || pool_gauges.record_metrics()) as Arc<dyn Fn() + Send + Sync>
         ]),

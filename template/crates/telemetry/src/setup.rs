@@ -148,9 +148,11 @@ fn install(
     // Feature-flag evaluations are INFO events of the `feature_flag` target, one per
     // evaluation: traces keep them as span events, the log leaves them out unless
     // `log_filter` names the target itself (`info,feature_flag=info`).
-    if !settings.log_filter.contains(FEATURE_FLAG_TARGET)
-        && let Ok(quiet) = format!("{FEATURE_FLAG_TARGET}=warn").parse()
-    {
+    let names_the_target = settings
+        .log_filter
+        .split(',')
+        .any(|directive| directive.trim().split(['=', '[']).next() == Some(FEATURE_FLAG_TARGET));
+    if !names_the_target && let Ok(quiet) = format!("{FEATURE_FLAG_TARGET}=warn").parse() {
         filter = filter.add_directive(quiet);
     }
     let tracer = provider.tracer(service.name);

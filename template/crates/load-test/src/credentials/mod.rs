@@ -61,21 +61,19 @@ impl Credentials {
         }
     }
 
-    /// The `Authorization` value of the platform admin, who creates the tenants.
-    ///
-    /// # Errors
-    /// When the token cannot be minted (tokens come from an identity provider).
-    pub fn platform_admin(&self) -> Result<Option<String>, String> {
-        self.mint(Uuid::nil(), "load-test-platform", vec![Role::PlatformAdmin])
-    }
-
-    /// The `Authorization` value of `subject`, an editor in `tenant`.
+    /// The `Authorization` value of `subject` acting in `tenant` with `role`: minted, or the
+    /// token issued for `tenant` (whatever roles its issuer gave it).
     ///
     /// # Errors
     /// When the token cannot be minted, or no token was issued for `tenant`.
-    pub fn principal(&self, tenant: Uuid, subject: &str) -> Result<Option<String>, String> {
+    pub fn authorization(
+        &self,
+        tenant: Uuid,
+        subject: &str,
+        role: Role,
+    ) -> Result<Option<String>, String> {
         match self {
-            Self::Minted(_) => self.mint(tenant, subject, vec![Role::Editor]),
+            Self::Minted(_) => self.mint(tenant, subject, vec![role]),
             Self::Issued(issued) => issued
                 .get(&tenant)
                 .map(|token| Some(format!("Bearer {token}")))
@@ -90,7 +88,7 @@ impl Credentials {
         roles: Vec<Role>,
     ) -> Result<Option<String>, String> {
         let Self::Minted(settings) = self else {
-            return Err("tokens were issued elsewhere: no tenant can be created".to_owned());
+            return Err("tokens were issued elsewhere: none can be minted".to_owned());
         };
         let token = DevelopmentToken {
             subject: subject.to_owned(),

@@ -19,6 +19,8 @@ use goose::goose::GooseResponse;
 use goose::prelude::*;
 use uuid::Uuid;
 
+use domain::auth::Role;
+
 use crate::credentials::Credentials;
 use crate::slas::Sla;
 
@@ -177,7 +179,11 @@ async fn create_tenants_and_items(user: &mut GooseUser) -> TransactionResult {
     let ids = match run.credentials.given_tenants() {
         Some(given) => given,
         None => {
-            let admin = run.credentials.platform_admin()?;
+            let admin = run.credentials.authorization(
+                Uuid::nil(),
+                "load-test-platform",
+                Role::PlatformAdmin,
+            )?;
             let mut created = Vec::new();
             for n in 0..TENANTS {
                 let builder = user
@@ -195,7 +201,9 @@ async fn create_tenants_and_items(user: &mut GooseUser) -> TransactionResult {
     };
     let mut tenants = Vec::new();
     for id in ids {
-        let authorization = run.credentials.principal(id, "load-test-setup")?;
+        let authorization = run
+            .credentials
+            .authorization(id, "load-test-setup", Role::Editor)?;
         let mut items = Vec::new();
         for n in 0..ITEMS_PER_TENANT {
             let name = format!("seed {n} {}", Uuid::new_v4());
@@ -217,9 +225,10 @@ async fn sign_in(user: &mut GooseUser) -> TransactionResult {
         .ok_or_else(|| "no tenant was prepared".to_owned())?;
     let index = user.weighted_users_index;
     let tenant = Arc::clone(&tenants[index % tenants.len()]);
+    let subject = format!("load-test-user-{index}");
     let authorization = run
         .credentials
-        .principal(tenant.id, &format!("load-test-user-{index}"))?;
+        .authorization(tenant.id, &subject, Role::Editor)?;
     user.set_session_data(Session {
         tenant,
         authorization,
