@@ -192,7 +192,10 @@ impl ItemQuery {
         #[graphql(desc = "The `endCursor` of the previous page, unmodified.")] after: Option<
             String,
         >,
-        #[graphql(desc = "Order (default: oldest first, or newest first where the `items_newest_first` feature flag is on; with `after`, the order of the page it continues).")] order: Option<ItemOrder>,
+        #[graphql(
+            desc = "Order (default: oldest first, or newest first where the `items_newest_first` feature flag is on; with `after`, the order of the page it continues)."
+        )]
+        order: Option<ItemOrder>,
         #[graphql(desc = "Only items with this status.")] status: Option<ItemState>,
     ) -> async_graphql::Result<Connection<String, ItemNode>> {
         let state = context.data_unchecked::<AppState>();

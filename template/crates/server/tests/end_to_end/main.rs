@@ -52,11 +52,13 @@ mod items_authentication;
 {% if example and database == "postgres+sqlite" -%}
 mod items_embedded;
 {% endif -%}
+{% if example -%}
+mod items_flags;
+{% endif -%}
 {% if example and graphql -%}
 mod items_graphql;
 {% endif -%}
 {% if example -%}
-mod items_flags;
 mod items_metrics;
 mod items_seed;
 mod items_traces;
