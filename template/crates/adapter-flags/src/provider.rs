@@ -10,7 +10,6 @@
 //! This module must not know the domain's flags or record telemetry (`telemetry.rs` does, as an
 //! OpenFeature hook, so it stays when another provider replaces this one).
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -24,7 +23,7 @@ use time::Date;
 use uuid::Uuid;
 
 use crate::rules::{Caller, Why, decide};
-use crate::settings::{FlagRule, FlagRules, FlagSettings, expiry, read_file};
+use crate::settings::{FlagRule, FlagRules, FlagSettings, expiry};
 
 /// The evaluation context field that carries the tenant (the targeting key is the subject).
 pub const TENANT_FIELD: &str = "tenant";
@@ -35,8 +34,7 @@ pub const PROVIDER_NAME: &str = "configuration";
 /// The rules in force, shared by the provider and the reloader.
 #[derive(Debug, Clone)]
 pub struct RuleSet {
-    base: FlagRules,
-    file: Option<PathBuf>,
+    settings: FlagSettings,
     current: Arc<RwLock<Arc<FlagRules>>>,
     /// What the log was last told, so a file refused every period is logged once per error and
     /// expired flags once a day, not at every tick.
@@ -72,8 +70,7 @@ impl RuleSet {
             metrics::counter!("feature_flag_reloads_total", "outcome" => outcome).increment(0);
         }
         let rules = Self {
-            base: settings.rules.clone(),
-            file: (!settings.path.is_empty()).then(|| PathBuf::from(&settings.path)),
+            settings: settings.clone(),
             current: Arc::new(RwLock::new(Arc::new(settings.rules.clone()))),
             told: Arc::default(),
         };
@@ -92,12 +89,11 @@ impl RuleSet {
 
     /// Reads the file again and puts its rules in force if they pass every check.
     pub fn reload(&self) -> Reload {
-        let Some(file) = &self.file else {
+        if self.settings.path.is_empty() {
             return Reload::Unchanged;
-        };
-        let mut rules = self.base.clone();
-        match read_file(file) {
-            Ok(from_file) => rules.extend(from_file),
+        }
+        let rules = match self.settings.current_rules() {
+            Ok(rules) => rules,
             Err(error) => {
                 metrics::counter!("feature_flag_reloads_total", "outcome" => "refused")
                     .increment(1);
@@ -108,13 +104,13 @@ impl RuleSet {
                 }
                 return Reload::Refused(error);
             }
-        }
+        };
         self.told().refusal = None;
         if *self.current() == rules {
             return Reload::Unchanged;
         }
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(rules);
-        tracing::info!(file = %file.display(), "flags file changed: its flags are in force");
+        tracing::info!(file = %self.settings.path, "flags file changed: its flags are in force");
         metrics::counter!("feature_flag_reloads_total", "outcome" => "applied").increment(1);
         // New rules may bring expired flags: tell today, even if today was told already.
         self.told().expired_on = None;
